@@ -1,0 +1,136 @@
+//! The one action: find the region and credentials, sign, print the token.
+
+use std::ffi::OsString;
+use std::io::{self, Write};
+use std::time::SystemTime;
+
+use clap::error::ErrorKind;
+use clap::Parser;
+use rds_auth_token::credentials::{self, Profiles};
+use rds_auth_token::{region, rfc3339, AuthToken, AuthTokenConfig};
+
+use crate::cli::Cli;
+use crate::failure::Failure;
+use crate::options::Options;
+
+/// Runs the program on `args` (the first one is the program name).
+///
+/// # Errors
+/// A [`Failure`] with the exit status and the one-line message to show.
+pub fn run<I, T>(args: I) -> Result<(), Failure>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(err)
+            if matches!(
+                err.kind(),
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+            ) =>
+        {
+            return err.print().map_err(Failure::runtime);
+        }
+        Err(err) => return Err(Failure::from_clap(&err)),
+    };
+    let options = Options::from_cli(cli).map_err(Failure::usage)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(Failure::runtime)?;
+    let token = runtime.block_on(generate(&options))?;
+    print_token(&token)
+}
+
+async fn generate(options: &Options) -> Result<AuthToken, Failure> {
+    let debug = |message: std::fmt::Arguments| {
+        if options.debug {
+            eprintln!("rds-auth-token: debug: {message}");
+        }
+    };
+    let profiles = Profiles::load(options.profile.as_deref())
+        .await
+        .map_err(Failure::runtime)?;
+    let region = region::resolve(
+        options.region.as_deref(),
+        |var| std::env::var(var).ok(),
+        profiles.region().map(|r| (profiles.selected(), r)),
+        &options.hostname,
+    )
+    .map_err(Failure::usage)?;
+    debug(format_args!(
+        "region {} (from {})",
+        region.name, region.source
+    ));
+    if let Some(host_region) = &region.hostname_disagrees {
+        eprintln!(
+            "rds-auth-token: warning: signing for {} (from {}), but the endpoint is in {host_region}; \
+             the database will refuse this token, pass --region {host_region}",
+            region.name, region.source
+        );
+    }
+
+    let resolved = credentials::resolve(&profiles, &region.name, SystemTime::now())
+        .await
+        .map_err(Failure::runtime)?;
+    let creds = resolved.credentials();
+    debug(format_args!(
+        "credentials from {} (profile '{}' from {}): access key {}, session token {}, expire {}",
+        resolved.source(),
+        profiles.selected(),
+        profiles.origin(),
+        creds.access_key_id(),
+        if creds.session_token().is_some() {
+            "present"
+        } else {
+            "absent"
+        },
+        creds.expiry().map_or_else(|| "never".to_owned(), rfc3339),
+    ));
+
+    let config = AuthTokenConfig::builder()
+        .hostname(&options.hostname)
+        .port(options.port)
+        .username(options.username.as_str())
+        .region(&region.name)
+        .expires_in_secs(options.expires_in.as_secs())
+        .build()
+        .map_err(Failure::usage)?;
+    let signed_at = SystemTime::now();
+    let token = config
+        .generate(creds, signed_at)
+        .map_err(Failure::runtime)?;
+    let expires_at = signed_at + options.expires_in.as_duration();
+    debug(format_args!(
+        "signed at {} for {} seconds, expires at {}",
+        rfc3339(signed_at),
+        options.expires_in.as_secs(),
+        rfc3339(expires_at),
+    ));
+    if let Some(cred_expiry) = creds.expiry().filter(|e| *e < expires_at) {
+        eprintln!(
+            "rds-auth-token: warning: the credentials expire at {}, before the token does; the token stops working then",
+            rfc3339(cred_expiry)
+        );
+    }
+    Ok(token)
+}
+
+/// Writes the token and a newline in one write. A closed stdout (`| true`) is
+/// not an error: whoever wanted the token has gone.
+fn print_token(token: &AuthToken) -> Result<(), Failure> {
+    let mut line = String::with_capacity(token.as_str().len() + 1);
+    line.push_str(token.as_str());
+    line.push('\n');
+    let mut stdout = io::stdout().lock();
+    match stdout
+        .write_all(line.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(err) if err.kind() != io::ErrorKind::BrokenPipe => Err(Failure::runtime(
+            anyhow::Error::new(err).context("could not write the token to stdout"),
+        )),
+        _ => Ok(()),
+    }
+}

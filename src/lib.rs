@@ -1,0 +1,56 @@
+//! Make AWS IAM database authentication tokens for Amazon RDS and Aurora.
+//!
+//! An IAM auth token is a SigV4 query-presigned URL for
+//! `GET https://HOST:PORT/?Action=connect&DBUser=USER` (service `rds-db`),
+//! printed without the `https://` prefix. For the same credentials, inputs and
+//! signing time, [`AuthTokenConfig::generate`] makes the same token, byte for
+//! byte, as botocore's `generate_db_auth_token` (the AWS CLI's
+//! `aws rds generate-db-auth-token`).
+//!
+//! # Example
+//! ```
+//! use std::time::{Duration, UNIX_EPOCH};
+//! use aws_credential_types::Credentials;
+//! use rds_auth_token::AuthTokenConfig;
+//!
+//! let config = AuthTokenConfig::builder()
+//!     .hostname("mydb.123456789012.us-east-1.rds.amazonaws.com")
+//!     .port(5432)
+//!     .username("jane_doe")
+//!     .region("us-east-1")
+//!     .build()?;
+//! let credentials = Credentials::from_keys(
+//!     "AKIAIOSFODNN7EXAMPLE",
+//!     "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+//!     None,
+//! );
+//! let signed_at = UNIX_EPOCH + Duration::from_secs(1_795_310_467); // 2026-11-22T01:21:07Z
+//! let token = config.generate(&credentials, signed_at)?;
+//! assert!(token.as_str().starts_with(
+//!     "mydb.123456789012.us-east-1.rds.amazonaws.com:5432/?Action=connect&DBUser=jane_doe&"
+//! ));
+//! # Ok::<(), rds_auth_token::Error>(())
+//! ```
+
+pub mod credentials;
+mod encoding;
+pub mod endpoint;
+mod error;
+pub mod region;
+mod signer;
+mod token;
+mod username;
+
+pub use error::Error;
+pub use signer::{AuthTokenConfig, AuthTokenConfigBuilder, ExpiresIn, ACTION, SERVICE};
+pub use token::AuthToken;
+pub use username::Username;
+
+/// `time` as RFC 3339 UTC to the second, e.g. `2026-11-22T01:21:07Z`.
+pub fn rfc3339(time: std::time::SystemTime) -> String {
+    let format =
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+    time::OffsetDateTime::from(time)
+        .format(&format)
+        .unwrap_or_else(|_| "an unrepresentable time".to_owned())
+}
