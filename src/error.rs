@@ -15,7 +15,7 @@ pub enum Error {
     #[error("--hostname {0} includes a scheme; pass the host name alone, without '://'")]
     HostnameWithScheme(Shown),
     #[error("--hostname {hostname} includes a port; pass the host name alone and the port with --port {port}")]
-    HostnameWithPort { hostname: Shown, port: Shown },
+    HostnameWithPort { hostname: Shown, port: String },
     #[error("--hostname {0} includes a path; pass the host name alone, without '/'")]
     HostnameWithPath(Shown),
     #[error("--hostname {0} includes a query; pass the host name alone, without '?'")]

@@ -113,7 +113,7 @@ mod tests {
     fn rejects_ports_outside_1_to_65535() {
         fails(&["--port", "0"], "--port 0 is not a port; pass the database port from 1 to 65535 (PostgreSQL 5432, MySQL 3306)");
         fails(&["--port", "65536"], "--port \"65536\" is not a port; pass a whole number from 1 to 65535 (PostgreSQL 5432, MySQL 3306)");
-        fails(&["--port", "-1"], "--port \"-1\" is not a port; pass a whole number from 1 to 65535 (PostgreSQL 5432, MySQL 3306)");
+        fails(&["--port=-1"], "--port \"-1\" is not a port; pass a whole number from 1 to 65535 (PostgreSQL 5432, MySQL 3306)");
         assert_eq!(options(&["--port", "65535"]).unwrap().port, 65535);
     }
 
