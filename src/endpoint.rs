@@ -46,12 +46,16 @@ pub fn validate_hostname(hostname: &str) -> Result<(), Error> {
         {
             return Err(Error::HostnameIsIpv6(shown()));
         }
-        let port = if !port.is_empty() && port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit()) {
-            port.to_owned()
-        } else {
-            "PORT".to_owned()
-        };
-        return Err(Error::HostnameWithPort { hostname: shown(), port });
+        let port =
+            if !port.is_empty() && port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit()) {
+                port.to_owned()
+            } else {
+                "PORT".to_owned()
+            };
+        return Err(Error::HostnameWithPort {
+            hostname: shown(),
+            port,
+        });
     }
     if hostname.len() > MAX_HOSTNAME_LEN {
         return Err(Error::HostnameTooLong(hostname.chars().count()));

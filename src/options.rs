@@ -95,12 +95,15 @@ mod tests {
             "rds-auth-token",
             "--hostname",
             "db.example.com",
-            "--port",
-            "5432",
             "--username",
             "u",
         ];
-        Options::from_cli(Cli::try_parse_from(base.iter().chain(args)).unwrap())
+        let port: &[&str] = if args.iter().any(|a| a.starts_with("--port")) {
+            &[]
+        } else {
+            &["--port=5432"]
+        };
+        Options::from_cli(Cli::try_parse_from(base.iter().chain(port).chain(args)).unwrap())
     }
 
     #[track_caller]
