@@ -19,10 +19,12 @@
 //!     .username("jane_doe")
 //!     .region("us-east-1")
 //!     .build()?;
-//! let credentials = Credentials::from_keys(
+//! let credentials = Credentials::new(
 //!     "AKIAIOSFODNN7EXAMPLE",
 //!     "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-//!     None,
+//!     None, // session token
+//!     None, // expiry
+//!     "example",
 //! );
 //! let signed_at = UNIX_EPOCH + Duration::from_secs(1_795_310_467); // 2026-11-22T01:21:07Z
 //! let token = config.generate(&credentials, signed_at)?;

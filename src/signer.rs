@@ -172,7 +172,8 @@ impl AuthTokenConfig {
             "GET",
             url.as_str(),
             std::iter::once(("host", host.as_str())),
-            SignableBody::UnsignedPayload,
+            // botocore signs the SHA-256 of the empty body, not UNSIGNED-PAYLOAD.
+            SignableBody::Bytes(&[]),
         )
         .map_err(|e| Error::Signing(e.to_string()))?;
         let (instructions, _signature) = sign(request, &params)
