@@ -44,6 +44,11 @@ mod token;
 mod username;
 
 pub use error::Error;
+
+/// The README's Rust examples, run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
 pub use signer::{AuthTokenConfig, AuthTokenConfigBuilder, ExpiresIn, ACTION, SERVICE};
 pub use token::AuthToken;
 pub use username::Username;
