@@ -16,6 +16,7 @@ use std::time::{Duration, SystemTime};
 use aws_config::default_provider::credentials::DefaultCredentialsChain;
 use aws_config::imds;
 use aws_config::profile::ProfileSet;
+use aws_config::provider_config::ProviderConfig;
 use aws_credential_types::credential_feature::AwsCredentialFeature;
 use aws_credential_types::provider::error::CredentialsError as SdkCredentialsError;
 use aws_credential_types::provider::ProvideCredentials;
@@ -173,10 +174,16 @@ pub async fn resolve(
         return Err(CredentialsError::AccessKeyWithoutSecret);
     }
 
+    // One lazily built HTTPS client for every provider: none is made, and no
+    // TLS set-up happens, unless a provider goes to the network.
+    let provider_config = ProviderConfig::default()
+        .with_region(Some(Region::new(region.to_owned())))
+        .with_http_client(crate::http_client::LazyHttpsClient::new());
     let chain = DefaultCredentialsChain::builder()
+        .configure(provider_config.clone())
         .region(Region::new(region.to_owned()))
         .profile_name(profiles.selected())
-        .imds_client(imds_client(profiles, &env))
+        .imds_client(imds_client(profiles, &env, &provider_config))
         .build()
         .await;
     let credentials = chain.provide_credentials().await.map_err(|err| match err {
@@ -203,7 +210,7 @@ pub async fn resolve(
 /// `metadata_service_num_attempts`) attempts, 1 by default. The SDK's own
 /// default, four attempts, keeps a machine with no credentials waiting for
 /// seconds before it says so.
-fn imds_client(profiles: &Profiles, env: &Env) -> imds::Client {
+fn imds_client(profiles: &Profiles, env: &Env, provider_config: &ProviderConfig) -> imds::Client {
     let setting = |var: &str, key: &str| {
         env.get(var)
             .ok()
@@ -220,6 +227,7 @@ fn imds_client(profiles: &Profiles, env: &Env) -> imds::Client {
     .unwrap_or(1.0);
     let timeout = Duration::from_secs_f64(timeout.min(3600.0));
     imds::Client::builder()
+        .configure(provider_config)
         .connect_timeout(timeout)
         .read_timeout(timeout)
         .max_attempts(attempts.clamp(1.0, 10.0) as u32)

@@ -38,6 +38,7 @@ pub mod credentials;
 mod encoding;
 pub mod endpoint;
 mod error;
+mod http_client;
 pub mod region;
 mod signer;
 mod token;
