@@ -3,7 +3,8 @@
 
 Reads one JSON object a line on stdin:
   {"hostname", "port", "username", "region", "access_key", "secret_key",
-   "session_token" (or null), "timestamp" ("YYYYMMDDTHHMMSSZ")}
+   "session_token" (or null), "timestamp" ("YYYYMMDDTHHMMSSZ"),
+   optionally "expires_in" (seconds)}
 and writes one JSON string (the token) a line on stdout.
 
 This is the reference the differential tests compare against; nothing in it
@@ -15,6 +16,7 @@ import sys
 
 import botocore.auth
 import botocore.session
+from botocore.awsrequest import prepare_request_dict
 
 session = botocore.session.get_session()
 clients = {}
@@ -33,6 +35,33 @@ def client_for(case):
     return clients[key]
 
 
+def presign_with_expiry(client, case, expires_in):
+    """botocore's own generate_db_auth_token (botocore/signers.py), step for
+    step, but with `expires_in` where it passes a fixed 900."""
+    params = {
+        'Action': 'connect',
+        'DBUser': case["username"],
+    }
+    request_dict = {
+        'url_path': '/',
+        'query_string': '',
+        'headers': {},
+        'body': params,
+        'method': 'GET',
+    }
+    scheme = 'https://'
+    endpoint_url = f'{scheme}{case["hostname"]}:{case["port"]}'
+    prepare_request_dict(request_dict, endpoint_url)
+    presigned_url = client._request_signer.generate_presigned_url(
+        operation_name='connect',
+        request_dict=request_dict,
+        region_name=case["region"],
+        expires_in=expires_in,
+        signing_name='rds-db',
+    )
+    return presigned_url[len(scheme) :]
+
+
 def main():
     for line in sys.stdin:
         if not line.strip():
@@ -40,12 +69,17 @@ def main():
         case = json.loads(line)
         fixed = datetime.datetime.strptime(case["timestamp"], "%Y%m%dT%H%M%SZ")
         botocore.auth.get_current_datetime = lambda *a, **k: fixed
-        token = client_for(case).generate_db_auth_token(
-            DBHostname=case["hostname"],
-            Port=case["port"],
-            DBUsername=case["username"],
-            Region=case["region"],
-        )
+        if case.get("expires_in") is not None:
+            token = presign_with_expiry(
+                client_for(case), case, case["expires_in"]
+            )
+        else:
+            token = client_for(case).generate_db_auth_token(
+                DBHostname=case["hostname"],
+                Port=case["port"],
+                DBUsername=case["username"],
+                Region=case["region"],
+            )
         print(json.dumps(token), flush=True)
 
 

@@ -319,6 +319,9 @@ pub struct Case {
     pub session_token: Option<String>,
     /// `YYYYMMDDTHHMMSSZ`
     pub timestamp: String,
+    /// `None` for botocore's own `generate_db_auth_token`, which always
+    /// signs for 900 s; `Some(n)` presigns the same request for `n` seconds.
+    pub expires_in: Option<u64>,
 }
 
 fn json_string(s: &str) -> String {
@@ -359,7 +362,7 @@ pub fn botocore_tokens(cases: &[Case]) -> Vec<String> {
     for c in cases {
         let _ = writeln!(
             input,
-            "{{\"hostname\":{},\"port\":{},\"username\":{},\"region\":{},\"access_key\":{},\"secret_key\":{},\"session_token\":{},\"timestamp\":{}}}",
+            "{{\"hostname\":{},\"port\":{},\"username\":{},\"region\":{},\"access_key\":{},\"secret_key\":{},\"session_token\":{},\"timestamp\":{},\"expires_in\":{}}}",
             json_string(&c.hostname),
             c.port,
             json_string(&c.username),
@@ -368,6 +371,7 @@ pub fn botocore_tokens(cases: &[Case]) -> Vec<String> {
             json_string(&c.secret_key),
             c.session_token.as_deref().map_or("null".to_owned(), json_string),
             json_string(&c.timestamp),
+            c.expires_in.map_or("null".to_owned(), |n| n.to_string()),
         );
     }
     let mut child = Command::new("python3")
@@ -420,6 +424,7 @@ pub fn assert_signed_with(
         secret_key: secret_key.to_owned(),
         session_token: token.session_token(),
         timestamp: token.date().to_owned(),
+        expires_in: None,
     }]);
     assert_eq!(
         token.as_str(),
