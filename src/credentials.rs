@@ -3,20 +3,27 @@
 //! IAM Identity Center, assume-role, web identity, `credential_process`), web
 //! identity from the environment, container credentials, then EC2 IMDSv2.
 //!
-//! The chain is the AWS SDK's own ([`DefaultCredentialsChain`]); this module
-//! adds the checks the AWS CLI makes and the SDK does not: a named profile
-//! that does not exist, an access key without its secret, credentials that
-//! have already expired, and an instance metadata lookup that gives up after
-//! one second and one attempt, as the AWS CLI's does.
+//! The providers are the AWS SDK's own, in the order of its default chain;
+//! this module adds what the AWS CLI does and the SDK does not: a profile
+//! given with `--profile` ignores credentials in the environment (as the CLI's
+//! `--profile` does), and it refuses a named profile that does not exist, an
+//! access key without its secret, a profile that names itself as its
+//! `source_profile` without keys of its own, credentials that have already
+//! expired, and it gives up on instance metadata after one second and one
+//! attempt, as the AWS CLI does.
 
 use std::borrow::Cow;
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
-use aws_config::default_provider::credentials::DefaultCredentialsChain;
+use aws_config::ecs::EcsCredentialsProvider;
+use aws_config::environment::EnvironmentVariableCredentialsProvider;
 use aws_config::imds;
-use aws_config::profile::ProfileSet;
+use aws_config::imds::credentials::ImdsCredentialsProvider;
+use aws_config::meta::credentials::CredentialsProviderChain;
+use aws_config::profile::{Profile, ProfileFileCredentialsProvider, ProfileSet};
 use aws_config::provider_config::ProviderConfig;
+use aws_config::web_identity_token::WebIdentityTokenCredentialsProvider;
 use aws_credential_types::credential_feature::AwsCredentialFeature;
 use aws_credential_types::provider::error::CredentialsError as SdkCredentialsError;
 use aws_credential_types::provider::ProvideCredentials;
@@ -111,12 +118,91 @@ impl Profiles {
     fn get(&self, key: &str) -> Option<&str> {
         self.set.get_profile(&self.selected)?.get(key)
     }
+
+    /// How the SDK gets credentials from the selected profile, walking
+    /// `source_profile` as aws-config does: a profile with a `role_arn` (and
+    /// no `web_identity_token_file`) assumes it with credentials from its
+    /// source; after the first profile, static keys end the walk.
+    fn role_chain(&self) -> RoleChain<'_> {
+        let has_keys = |p: &Profile| {
+            p.get("aws_access_key_id").is_some() && p.get("aws_secret_access_key").is_some()
+        };
+        let mut roles = 0;
+        let mut sources_itself_without_keys = None;
+        let mut visited: Vec<&str> = Vec::new();
+        let mut name = self.selected.as_str();
+        let base = loop {
+            let Some(profile) = self.set.get_profile(name) else {
+                break "a profile";
+            };
+            if visited.contains(&name) {
+                break "a profile";
+            }
+            if !visited.is_empty() && has_keys(profile) {
+                break "static keys in a profile";
+            }
+            if profile.get("role_arn").is_none() || profile.get("web_identity_token_file").is_some()
+            {
+                break base_of(profile);
+            }
+            visited.push(name);
+            roles += 1;
+            match profile.get("source_profile") {
+                Some(source) if source != name => name = source,
+                _ => {
+                    if profile.get("source_profile").is_some() && !has_keys(profile) {
+                        sources_itself_without_keys = Some(name);
+                    }
+                    break base_of(profile);
+                }
+            }
+        };
+        RoleChain {
+            roles,
+            base,
+            sources_itself_without_keys,
+        }
+    }
+}
+
+/// What [`Profiles::role_chain`] found.
+struct RoleChain<'a> {
+    /// How many roles are assumed, one after another.
+    roles: usize,
+    /// Where the credentials for the first role (or, with no role, the
+    /// credentials themselves) come from.
+    base: &'static str,
+    /// A profile in the walk whose `source_profile` is itself and that has no
+    /// keys of its own: the AWS CLI refuses it as an infinite loop, while the
+    /// SDK quietly treats the profile as having no credentials.
+    sources_itself_without_keys: Option<&'a str>,
+}
+
+/// The credentials a profile holds or names itself, in aws-config's order.
+fn base_of(profile: &Profile) -> &'static str {
+    if let Some(source) = profile.get("credential_source") {
+        match source {
+            "Environment" => "environment variables",
+            "Ec2InstanceMetadata" => "EC2 instance metadata (IMDS)",
+            "EcsContainer" => "container credentials endpoint",
+            _ => "credential_source",
+        }
+    } else if profile.get("web_identity_token_file").is_some() {
+        "web_identity_token_file in a profile"
+    } else if profile.get("sso_session").is_some() || profile.get("sso_start_url").is_some() {
+        "IAM Identity Center (SSO)"
+    } else if profile.get("credential_process").is_some() {
+        "credential_process"
+    } else {
+        "static keys in a profile"
+    }
 }
 
 /// Credentials and the providers that produced them.
 #[derive(Debug, Clone)]
 pub struct ResolvedCredentials {
     credentials: Credentials,
+    source: String,
 }
 
 impl ResolvedCredentials {
@@ -128,7 +214,7 @@ impl ResolvedCredentials {
     /// Where the credentials came from, e.g. `environment variables` or
     /// `assume-role (STS) <- static keys in a profile`.
     pub fn source(&self) -> String {
-        describe_source(&self.credentials)
+        self.source.clone()
     }
 }
 
@@ -145,6 +231,8 @@ pub enum CredentialsError {
     ProfileFiles(String),
     #[error("AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not; set both, or unset AWS_ACCESS_KEY_ID to use a profile")]
     AccessKeyWithoutSecret,
+    #[error("profile '{profile}' names itself as its source_profile but has no aws_access_key_id and aws_secret_access_key of its own; add them, or set source_profile to a profile that has them")]
+    SourcesItself { profile: String },
     #[error("no AWS credentials found; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, pass --profile NAME, or run where an instance, container or web identity role is available ({0})")]
     NotFound(String),
     #[error("could not load AWS credentials: {0}")]
@@ -158,6 +246,11 @@ pub enum CredentialsError {
 
 /// Resolves credentials through the standard chain for the selected profile.
 ///
+/// The chain is the SDK's default one: environment variables, the profile,
+/// web identity from the environment, container credentials, instance
+/// metadata. A profile given with `--profile` leaves out the two environment
+/// sources, as the AWS CLI does: it asked for that profile.
+///
 /// `region` is the region for the STS and IAM Identity Center calls the chain
 /// may make. Credentials that have expired by `now` are refused.
 ///
@@ -170,8 +263,19 @@ pub async fn resolve(
 ) -> Result<ResolvedCredentials, CredentialsError> {
     let env = Env::real();
     let set = |var: &str| env.get(var).is_ok_and(|v| !v.trim().is_empty());
-    if set("AWS_ACCESS_KEY_ID") && !set("AWS_SECRET_ACCESS_KEY") {
+    let read_env = profiles.origin() != ProfileOrigin::Flag;
+    if read_env && set("AWS_ACCESS_KEY_ID") && !set("AWS_SECRET_ACCESS_KEY") {
         return Err(CredentialsError::AccessKeyWithoutSecret);
+    }
+    let role_chain = profiles.role_chain();
+    // Keys in the environment come first; only without them is the profile read.
+    let env_keys_win = read_env && set("AWS_ACCESS_KEY_ID");
+    if let Some(profile) = role_chain.sources_itself_without_keys {
+        if !env_keys_win {
+            return Err(CredentialsError::SourcesItself {
+                profile: profile.to_owned(),
+            });
+        }
     }
 
     // One lazily built HTTPS client for every provider: none is made, and no
@@ -179,13 +283,39 @@ pub async fn resolve(
     let provider_config = ProviderConfig::default()
         .with_region(Some(Region::new(region.to_owned())))
         .with_http_client(crate::http_client::LazyHttpsClient::new());
-    let chain = DefaultCredentialsChain::builder()
-        .configure(provider_config.clone())
-        .region(Region::new(region.to_owned()))
+    let profile = ProfileFileCredentialsProvider::builder()
+        .configure(&provider_config)
         .profile_name(profiles.selected())
-        .imds_client(imds_client(profiles, &env, &provider_config))
-        .build()
-        .await;
+        .build();
+    let chain = if read_env {
+        CredentialsProviderChain::first_try(
+            "Environment",
+            EnvironmentVariableCredentialsProvider::new(),
+        )
+        .or_else("Profile", profile)
+        .or_else(
+            "WebIdentityToken",
+            WebIdentityTokenCredentialsProvider::builder()
+                .configure(&provider_config)
+                .build(),
+        )
+    } else {
+        CredentialsProviderChain::first_try("Profile", profile)
+    };
+    let chain = chain
+        .or_else(
+            "EcsContainer",
+            EcsCredentialsProvider::builder()
+                .configure(&provider_config)
+                .build(),
+        )
+        .or_else(
+            "Ec2InstanceMetadata",
+            ImdsCredentialsProvider::builder()
+                .configure(&provider_config)
+                .imds_client(imds_client(profiles, &env, &provider_config))
+                .build(),
+        );
     let credentials = chain.provide_credentials().await.map_err(|err| match err {
         SdkCredentialsError::CredentialsNotLoaded(_) => {
             CredentialsError::NotFound(error_chain(&err))
@@ -193,15 +323,19 @@ pub async fn resolve(
         other => CredentialsError::Provider(error_chain(&other)),
     })?;
 
+    let source = describe_source(&credentials, &role_chain);
     if let Some(expiry) = credentials.expiry() {
         if expiry <= now {
             return Err(CredentialsError::Expired {
-                source_name: describe_source(&credentials),
+                source_name: source,
                 expired_at: crate::rfc3339(expiry),
             });
         }
     }
-    Ok(ResolvedCredentials { credentials })
+    Ok(ResolvedCredentials {
+        credentials,
+        source,
+    })
 }
 
 /// An IMDS client that gives up as the AWS CLI's does: after
@@ -234,11 +368,36 @@ fn imds_client(profiles: &Profiles, env: &Env, provider_config: &ProviderConfig)
         .build()
 }
 
-fn describe_source(credentials: &Credentials) -> String {
-    let Some(features) = credentials.get_property::<Vec<AwsCredentialFeature>>() else {
-        return "an unnamed provider".to_owned();
+/// The providers behind `credentials`, outermost first, joined by " <- ".
+///
+/// Each SDK provider adds its feature as the credentials pass out through it.
+/// The profile provider adds `CredentialsProfile` to everything it returns,
+/// static keys or not, and credentials from a role it assumes keep no trace
+/// of where the first credentials came from: for those, `from_profile`, read
+/// from the profile, says.
+fn describe_source(credentials: &Credentials, from_profile: &RoleChain) -> String {
+    use AwsCredentialFeature as F;
+    let features: &[F] = credentials
+        .get_property::<Vec<F>>()
+        .map_or(&[], Vec::as_slice);
+    let names: Vec<&str> = if features.last() == Some(&F::CredentialsProfile) {
+        std::iter::repeat_n("assume-role (STS)", from_profile.roles)
+            .chain([from_profile.base])
+            .collect()
+    } else {
+        // The web identity provider that reads AWS_WEB_IDENTITY_TOKEN_FILE
+        // tags its credentials as a profile's.
+        features
+            .iter()
+            .rev()
+            .filter_map(|f| match f {
+                F::CredentialsProfileStsWebIdToken => {
+                    Some("web identity token from the environment (AWS_WEB_IDENTITY_TOKEN_FILE)")
+                }
+                f => feature_name(f),
+            })
+            .collect()
     };
-    let names: Vec<&str> = features.iter().rev().filter_map(feature_name).collect();
     if names.is_empty() {
         "an unnamed provider".to_owned()
     } else {
