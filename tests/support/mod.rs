@@ -7,6 +7,9 @@
 //! and stderr.
 #![allow(dead_code)]
 
+pub mod http;
+pub mod moto;
+
 use std::ffi::{OsStr, OsString};
 use std::fmt::Write as _;
 use std::io::Write as _;
