@@ -510,7 +510,8 @@ fn assert_covers_what_it_claims(inputs: &[(Input, HostKind)]) {
             missing.push(format!("a user name with {c:?}"));
         }
     }
-    let user_checks: [(&str, fn(&str) -> bool); 5] = [
+    type Check = (&'static str, fn(&str) -> bool);
+    let user_checks: [Check; 5] = [
         ("a user name with a leading hyphen", |u| u.starts_with('-')),
         ("a user name of 256 characters or more", |u| {
             u.chars().count() >= 256
