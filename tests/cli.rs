@@ -6,6 +6,16 @@ use std::process::Stdio;
 
 use support::{assert_signed_with, TestEnv, ACCESS_KEY, RDS_HOST, SECRET_KEY};
 
+/// A host name that carries no region.
+const PLAIN_HOST: [&str; 6] = [
+    "--hostname",
+    "db.example.com",
+    "--port",
+    "5432",
+    "--username",
+    "u",
+];
+
 fn env_with_keys() -> TestEnv {
     let mut env = TestEnv::new();
     env.with_env_keys();
@@ -187,16 +197,9 @@ fn rejects_an_empty_or_malformed_region() {
     );
     let mut env = env_with_keys();
     env.env("AWS_REGION", "Frankfurt");
-    env.run([
-        "--hostname",
-        "db.example.com",
-        "--port",
-        "5432",
-        "--username",
-        "u",
-    ])
-    .fails_with(2)
-    .stderr_contains("AWS_REGION 'Frankfurt' is not a region name");
+    env.run(PLAIN_HOST)
+        .fails_with(2)
+        .stderr_contains("AWS_REGION 'Frankfurt' is not a region name");
 }
 
 #[test]
@@ -246,35 +249,9 @@ fn says_every_way_to_give_a_region_when_there_is_none() {
 fn reads_the_region_from_the_environment_before_the_endpoint_name() {
     let mut env = env_with_keys();
     env.env("AWS_DEFAULT_REGION", "eu-central-1");
-    let token = env
-        .run([
-            "--hostname",
-            "db.example.com",
-            "--port",
-            "5432",
-            "--username",
-            "u",
-        ])
-        .token();
-    assert!(token
-        .param("X-Amz-Credential")
-        .unwrap()
-        .contains("%2Feu-central-1%2F"));
+    assert_eq!(env.run(PLAIN_HOST).token().region(), "eu-central-1");
     env.env("AWS_REGION", "ap-south-1");
-    let token = env
-        .run([
-            "--hostname",
-            "db.example.com",
-            "--port",
-            "5432",
-            "--username",
-            "u",
-        ])
-        .token();
-    assert!(token
-        .param("X-Amz-Credential")
-        .unwrap()
-        .contains("%2Fap-south-1%2F"));
+    assert_eq!(env.run(PLAIN_HOST).token().region(), "ap-south-1");
 }
 
 #[test]

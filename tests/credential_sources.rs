@@ -58,17 +58,9 @@ const IMDS_CREDS: Creds<'static> = Creds {
 
 /// `--hostname RDS_HOST --port 5432 --username jane_doe --debug` and `extra`.
 fn run_debug(env: &TestEnv, extra: &[&str]) -> Run {
-    let mut args = vec![
-        "--hostname",
-        RDS_HOST,
-        "--port",
-        "5432",
-        "--username",
-        "jane_doe",
-        "--debug",
-    ];
+    let mut args = vec!["--debug"];
     args.extend_from_slice(extra);
-    env.run(args)
+    env.run_token(&args)
 }
 
 /// Checks a `--debug` run: the token carries `creds`' access key and session

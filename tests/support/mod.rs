@@ -282,6 +282,15 @@ impl Token {
         credential.split("%2F").next().unwrap()
     }
 
+    /// The signing region in X-Amz-Credential.
+    pub fn region(&self) -> &str {
+        let credential = self.param("X-Amz-Credential").expect("X-Amz-Credential");
+        credential
+            .split("%2F")
+            .nth(2)
+            .expect("a region in X-Amz-Credential")
+    }
+
     /// The signing time, `YYYYMMDDTHHMMSSZ`.
     pub fn date(&self) -> &str {
         self.param("X-Amz-Date").expect("X-Amz-Date")
