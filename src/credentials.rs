@@ -32,6 +32,8 @@ use aws_runtime::env_config::file::EnvConfigFiles;
 use aws_types::os_shim_internal::{Env, Fs};
 use aws_types::region::Region;
 
+use crate::lazy_provider::LazyProvider;
+
 /// Where the profile name came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProfileOrigin {
@@ -283,11 +285,19 @@ pub async fn resolve(
     let provider_config = ProviderConfig::default()
         .with_region(Some(Region::new(region.to_owned())))
         .with_http_client(crate::http_client::LazyHttpsClient::new());
-    let profile = ProfileFileCredentialsProvider::builder()
-        .configure(&provider_config)
-        .profile_name(profiles.selected())
-        .build();
+    // Each provider after the environment is built only when the chain
+    // reaches it: building some of them constructs an STS client.
+    let profile = {
+        let (config, name) = (provider_config.clone(), profiles.selected().to_owned());
+        LazyProvider::new(move || {
+            ProfileFileCredentialsProvider::builder()
+                .configure(&config)
+                .profile_name(&name)
+                .build()
+        })
+    };
     let chain = if read_env {
+        let config = provider_config.clone();
         CredentialsProviderChain::first_try(
             "Environment",
             EnvironmentVariableCredentialsProvider::new(),
@@ -295,26 +305,34 @@ pub async fn resolve(
         .or_else("Profile", profile)
         .or_else(
             "WebIdentityToken",
-            WebIdentityTokenCredentialsProvider::builder()
-                .configure(&provider_config)
-                .build(),
+            LazyProvider::new(move || {
+                WebIdentityTokenCredentialsProvider::builder()
+                    .configure(&config)
+                    .build()
+            }),
         )
     } else {
         CredentialsProviderChain::first_try("Profile", profile)
     };
+    let ecs_config = provider_config.clone();
+    let imds = ImdsLimits::read(profiles, &env);
     let chain = chain
         .or_else(
             "EcsContainer",
-            EcsCredentialsProvider::builder()
-                .configure(&provider_config)
-                .build(),
+            LazyProvider::new(move || {
+                EcsCredentialsProvider::builder()
+                    .configure(&ecs_config)
+                    .build()
+            }),
         )
         .or_else(
             "Ec2InstanceMetadata",
-            ImdsCredentialsProvider::builder()
-                .configure(&provider_config)
-                .imds_client(imds_client(profiles, &env, &provider_config))
-                .build(),
+            LazyProvider::new(move || {
+                ImdsCredentialsProvider::builder()
+                    .configure(&provider_config)
+                    .imds_client(imds.client(&provider_config))
+                    .build()
+            }),
         );
     let credentials = chain.provide_credentials().await.map_err(|err| match err {
         SdkCredentialsError::CredentialsNotLoaded(_) => {
@@ -338,34 +356,48 @@ pub async fn resolve(
     })
 }
 
-/// An IMDS client that gives up as the AWS CLI's does: after
+/// How long instance metadata is waited for, as the AWS CLI waits:
 /// `AWS_METADATA_SERVICE_TIMEOUT` (or the profile's `metadata_service_timeout`)
 /// seconds, 1 by default, and `AWS_METADATA_SERVICE_NUM_ATTEMPTS` (or
 /// `metadata_service_num_attempts`) attempts, 1 by default. The SDK's own
 /// default, four attempts, keeps a machine with no credentials waiting for
 /// seconds before it says so.
-fn imds_client(profiles: &Profiles, env: &Env, provider_config: &ProviderConfig) -> imds::Client {
-    let setting = |var: &str, key: &str| {
-        env.get(var)
-            .ok()
-            .or_else(|| profiles.get(key).map(str::to_owned))
-            .and_then(|v| v.trim().parse::<f64>().ok())
-            .filter(|v| v.is_finite() && *v > 0.0)
-    };
-    let timeout =
-        setting("AWS_METADATA_SERVICE_TIMEOUT", "metadata_service_timeout").unwrap_or(1.0);
-    let attempts = setting(
-        "AWS_METADATA_SERVICE_NUM_ATTEMPTS",
-        "metadata_service_num_attempts",
-    )
-    .unwrap_or(1.0);
-    let timeout = Duration::from_secs_f64(timeout.min(3600.0));
-    imds::Client::builder()
-        .configure(provider_config)
-        .connect_timeout(timeout)
-        .read_timeout(timeout)
-        .max_attempts(attempts.clamp(1.0, 10.0) as u32)
-        .build()
+#[derive(Debug, Clone, Copy)]
+struct ImdsLimits {
+    timeout: Duration,
+    attempts: u32,
+}
+
+impl ImdsLimits {
+    fn read(profiles: &Profiles, env: &Env) -> Self {
+        let setting = |var: &str, key: &str| {
+            env.get(var)
+                .ok()
+                .or_else(|| profiles.get(key).map(str::to_owned))
+                .and_then(|v| v.trim().parse::<f64>().ok())
+                .filter(|v| v.is_finite() && *v > 0.0)
+        };
+        let timeout =
+            setting("AWS_METADATA_SERVICE_TIMEOUT", "metadata_service_timeout").unwrap_or(1.0);
+        let attempts = setting(
+            "AWS_METADATA_SERVICE_NUM_ATTEMPTS",
+            "metadata_service_num_attempts",
+        )
+        .unwrap_or(1.0);
+        ImdsLimits {
+            timeout: Duration::from_secs_f64(timeout.min(3600.0)),
+            attempts: attempts.clamp(1.0, 10.0) as u32,
+        }
+    }
+
+    fn client(self, provider_config: &ProviderConfig) -> imds::Client {
+        imds::Client::builder()
+            .configure(provider_config)
+            .connect_timeout(self.timeout)
+            .read_timeout(self.timeout)
+            .max_attempts(self.attempts)
+            .build()
+    }
 }
 
 /// The providers behind `credentials`, outermost first, joined by " <- ".
