@@ -5,8 +5,9 @@
 //! connector: it reads every root certificate on the machine. The default
 //! credential chain constructs those clients up front, so without this
 //! wrapper a token from environment variables would pay for TLS set-up it
-//! never uses. This client is the SDK's default (rustls with aws-lc, proxy
-//! settings from the environment) with that up-front check left out: the
+//! never uses. This client is built as the SDK's default is (rustls, the
+//! system's root certificates, proxy settings from the environment), with
+//! ring as the crypto provider and without that up-front check: the
 //! connector is built when a provider first sends a request.
 
 use aws_smithy_http_client::proxy::ProxyConfig;
@@ -28,7 +29,7 @@ impl LazyHttpsClient {
     pub(crate) fn new() -> Self {
         let inner = Builder::new().build_with_connector_fn(|settings, components| {
             let mut connector =
-                ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc));
+                ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(CryptoMode::Ring));
             connector.set_connector_settings(settings.cloned());
             if let Some(components) = components {
                 connector.set_sleep_impl(components.sleep_impl());
