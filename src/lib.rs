@@ -51,7 +51,9 @@ pub use error::Error;
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
-pub use signer::{AuthTokenConfig, AuthTokenConfigBuilder, ExpiresIn, ACTION, SERVICE};
+pub use signer::{
+    AuthTokenConfig, AuthTokenConfigBuilder, ExpiresIn, TokenSigner, ACTION, SERVICE,
+};
 pub use token::AuthToken;
 pub use username::Username;
 
