@@ -287,12 +287,19 @@ pub async fn resolve(
         .with_http_client(crate::http_client::LazyHttpsClient::new());
     // Each provider after the environment is built only when the chain
     // reaches it: building some of them constructs an STS client.
+    let imds = ImdsLimits::read(profiles, &env);
     let profile = {
         let (config, name) = (provider_config.clone(), profiles.selected().to_owned());
         LazyProvider::new(move || {
+            // The profile provider builds its own container and instance
+            // metadata providers for `credential_source` unless given them:
+            // these are built only if a profile names them, and instance
+            // metadata gives up as soon as the AWS CLI's does.
             ProfileFileCredentialsProvider::builder()
                 .configure(&config)
                 .profile_name(&name)
+                .with_custom_provider("EcsContainer", ecs_provider(&config))
+                .with_custom_provider("Ec2InstanceMetadata", imds_provider(&config, imds))
                 .build()
         })
     };
@@ -314,26 +321,9 @@ pub async fn resolve(
     } else {
         CredentialsProviderChain::first_try("Profile", profile)
     };
-    let ecs_config = provider_config.clone();
-    let imds = ImdsLimits::read(profiles, &env);
     let chain = chain
-        .or_else(
-            "EcsContainer",
-            LazyProvider::new(move || {
-                EcsCredentialsProvider::builder()
-                    .configure(&ecs_config)
-                    .build()
-            }),
-        )
-        .or_else(
-            "Ec2InstanceMetadata",
-            LazyProvider::new(move || {
-                ImdsCredentialsProvider::builder()
-                    .configure(&provider_config)
-                    .imds_client(imds.client(&provider_config))
-                    .build()
-            }),
-        );
+        .or_else("EcsContainer", ecs_provider(&provider_config))
+        .or_else("Ec2InstanceMetadata", imds_provider(&provider_config, imds));
     let credentials = chain.provide_credentials().await.map_err(|err| match err {
         SdkCredentialsError::CredentialsNotLoaded(_) => {
             CredentialsError::NotFound(error_chain(&err))
@@ -353,6 +343,23 @@ pub async fn resolve(
     Ok(ResolvedCredentials {
         credentials,
         source,
+    })
+}
+
+/// Container credentials, built when first asked.
+fn ecs_provider(config: &ProviderConfig) -> impl ProvideCredentials + 'static {
+    let config = config.clone();
+    LazyProvider::new(move || EcsCredentialsProvider::builder().configure(&config).build())
+}
+
+/// Instance metadata credentials with the AWS CLI's limits, built when first asked.
+fn imds_provider(config: &ProviderConfig, limits: ImdsLimits) -> impl ProvideCredentials + 'static {
+    let config = config.clone();
+    LazyProvider::new(move || {
+        ImdsCredentialsProvider::builder()
+            .configure(&config)
+            .imds_client(limits.client(&config))
+            .build()
     })
 }
 

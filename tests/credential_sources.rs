@@ -957,3 +957,27 @@ fn gives_up_quickly_when_instance_metadata_accepts_but_never_answers() {
         ));
     }
 }
+
+#[test]
+fn assumes_the_role_of_a_profile_with_instance_metadata_as_its_credential_source() {
+    let sts = Sts::start();
+    let server = imds_server(FAR_FUTURE);
+    let mut env = imds_env(&server);
+    env.write(
+        ".aws/config",
+        &format!(
+            "[profile db]\nrole_arn = {ROLE_ARN}\ncredential_source = Ec2InstanceMetadata\n\
+             role_session_name = jane-from-imds\n"
+        ),
+    );
+    env.env("AWS_ENDPOINT_URL_STS", sts.tap.url());
+    let run = run_debug(&env, &["--profile", "db"]);
+    let (req, moto_creds) = sts.one_call(&run);
+    assert_eq!(signing_access_key(&req), Some(IMDS_CREDS.access_key));
+    assert_token_from(
+        &run,
+        &moto_creds.creds(),
+        "assume-role (STS) <- EC2 instance metadata (IMDS)",
+        &[IMDS_CREDS.secret_key, IMDS_SESSION],
+    );
+}

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# End-to-end benchmark: whole processes, the way scripts run the tool.
+#
+#   bash benches/e2e.sh            # full run (a few minutes, mostly the AWS CLI)
+#   RUNS=3 CLI_RUNS=1 bash benches/e2e.sh   # smoke check, as CI runs it
+#
+# Times the release binary (scripts/build-release) with credentials from the
+# environment and from a profile in a shared credentials file, the bare
+# signer with no provider chain (examples/static_credentials.rs), and, when
+# it is installed, `aws rds generate-db-auth-token` with the same inputs, in
+# the same run. Reports median wall time (hyperfine), peak resident memory
+# (GNU time, median of several runs) and the ratio to the AWS CLI. It is a
+# measurement, not a test: it fails only when it cannot measure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+RUNS=${RUNS:-500}
+CLI_RUNS=${CLI_RUNS:-15}
+MEM_RUNS=${MEM_RUNS:-15}
+
+for tool in hyperfine python3; do
+  command -v "$tool" >/dev/null || { echo "e2e: $tool is needed (apt-get install hyperfine python3)" >&2; exit 1; }
+done
+[[ -x /usr/bin/time ]] || { echo "e2e: GNU time is needed at /usr/bin/time (apt-get install time)" >&2; exit 1; }
+
+bin=$(scripts/build-release --example static_credentials)
+bare="$(dirname "$bin")/examples/static_credentials"
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/home/.aws"
+key=AKIAIOSFODNN7EXAMPLE
+secret=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
+printf '[bench]\naws_access_key_id = %s\naws_secret_access_key = %s\n' "$key" "$secret" \
+  > "$work/home/.aws/credentials"
+args="--hostname mydb.123456789012.us-east-1.rds.amazonaws.com --port 5432 --username jane_doe"
+base_env=(env -i "PATH=$PATH" "HOME=$work/home" AWS_EC2_METADATA_DISABLED=true)
+env_keys=("AWS_ACCESS_KEY_ID=$key" "AWS_SECRET_ACCESS_KEY=$secret")
+
+aws_cli=""
+if command -v aws >/dev/null && aws --version >/dev/null 2>&1; then
+  aws_cli="aws rds generate-db-auth-token $args --region us-east-1"
+fi
+
+# name | environment | command
+cases=(
+  "environment credentials|env|$bin $args"
+  "profile credentials|profile|$bin $args --profile bench"
+  "bare signer, no chain|env|$bare"
+)
+if [[ -n $aws_cli ]]; then
+  cases+=("AWS CLI, environment credentials|env|$aws_cli" "AWS CLI, profile credentials|profile|$aws_cli --profile bench")
+fi
+
+run_env() { # env|profile, then the command
+  local which=$1; shift
+  if [[ $which == env ]]; then "${base_env[@]}" "${env_keys[@]}" "$@"; else "${base_env[@]}" "$@"; fi
+}
+
+results="$work/results.tsv"
+for entry in "${cases[@]}"; do
+  IFS='|' read -r name which cmd <<<"$entry"
+  runs=$RUNS
+  [[ $cmd == aws\ * ]] && runs=$CLI_RUNS
+  # Check it works before timing it.
+  run_env "$which" $cmd >/dev/null
+  run_env "$which" hyperfine --shell=none --warmup $((runs < 20 ? 1 : 20)) --runs "$runs" \
+    --export-json "$work/h.json" --style none "$cmd" >/dev/null
+  median=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["results"][0]["median"])' "$work/h.json")
+  mems=()
+  for _ in $(seq "$MEM_RUNS"); do
+    mems+=("$(run_env "$which" /usr/bin/time -f %M $cmd 2>&1 >/dev/null | tail -n 1)")
+  done
+  mem=$(printf '%s\n' "${mems[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+  printf '%s\t%s\t%s\n' "$name" "$median" "$mem" >>"$results"
+done
+
+python3 - "$results" "$bin" <<'PY'
+import os, platform, subprocess, sys
+rows = [line.rstrip("\n").split("\t") for line in open(sys.argv[1])]
+data = {name: (float(t), int(kib)) for name, t, kib in rows}
+def cpu():
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+print(f"machine: {cpu()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}")
+print(f"binary: {sys.argv[2]}, {os.path.getsize(sys.argv[2]) / 2**20:.1f} MiB")
+print()
+print("| case | median wall time | peak memory | vs AWS CLI |")
+print("| --- | --- | --- | --- |")
+for name, (t, kib) in data.items():
+    cli = data.get("AWS CLI, " + name.split(" credentials")[0] + " credentials") if "AWS CLI" not in name else None
+    ratio = f"{cli[0] / t:.0f}x faster" if cli and "credentials" in name else ""
+    print(f"| {name} | {t * 1000:.2f} ms | {kib / 1024:.1f} MiB | {ratio} |")
+print()
+budget = [
+    ("environment credentials", 2.0, 4.0),
+    ("profile credentials", 3.0, 4.0),
+]
+for name, ms, mib in budget:
+    t, kib = data[name]
+    ok = t * 1000 <= ms and kib / 1024 <= mib
+    print(f"budget {name}: <= {ms} ms and <= {mib} MiB: {'met' if ok else 'NOT met'}")
+cli = data.get("AWS CLI, environment credentials")
+if cli:
+    ratio = cli[0] / data["environment credentials"][0]
+    print(f"budget environment credentials >= 400x faster than the AWS CLI: {'met' if ratio >= 400 else 'NOT met'} ({ratio:.0f}x)")
+PY
