@@ -107,8 +107,16 @@ impl TestEnv {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_rds-auth-token"));
-        cmd.args(args).env_clear().current_dir(self.home());
+        let mut cmd = self.program(env!("CARGO_BIN_EXE_rds-auth-token"));
+        cmd.args(args);
+        cmd
+    }
+
+    /// Any program, run in this environment (cleared but for its variables,
+    /// in HOME): for wrapping the binary in strace and the like.
+    pub fn program(&self, program: impl AsRef<OsStr>) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.env_clear().current_dir(self.home());
         for (k, v) in &self.vars {
             cmd.env(k, v);
         }

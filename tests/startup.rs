@@ -1,0 +1,82 @@
+//! What a token from local credentials does not do: no network, no TLS
+//! set-up (no root certificates read), no extra threads. Checked by tracing
+//! the real binary's system calls with strace.
+#![cfg(target_os = "linux")]
+
+mod support;
+
+use std::process::Command;
+
+use support::{TestEnv, ACCESS_KEY, RDS_HOST, SECRET_KEY};
+
+/// The system calls of one run, as strace prints them.
+fn trace(env: &TestEnv, extra: &[&str]) -> String {
+    let log = env.home().join("strace.log");
+    if Command::new("strace").arg("-V").output().is_err() {
+        panic!("strace is needed for this test (apt-get install strace; .ci/run installs it)");
+    }
+    let mut args = vec![
+        "-f",
+        "-qq",
+        "-e",
+        "trace=socket,connect,clone,clone3,fork,vfork,openat,open",
+        "-o",
+        log.to_str().unwrap(),
+        env!("CARGO_BIN_EXE_rds-auth-token"),
+        "--hostname",
+        RDS_HOST,
+        "--port",
+        "5432",
+        "--username",
+        "jane_doe",
+    ];
+    args.extend_from_slice(extra);
+    let output = env
+        .program("strace")
+        .args(&args)
+        .output()
+        .expect("run strace");
+    assert!(output.status.success(), "{output:?}");
+    std::fs::read_to_string(log).unwrap()
+}
+
+#[track_caller]
+fn assert_stays_local(trace: &str) {
+    for line in trace.lines() {
+        let forbidden = line.contains("socket(AF_INET")
+            || line.contains("connect(")
+            || line.contains("clone(")
+            || line.contains("clone3(")
+            || line.contains("fork(")
+            || line.contains("/etc/ssl")
+            || line.contains("certs")
+            || line.contains(".pem");
+        assert!(
+            !forbidden,
+            "a token from local credentials must not do this:\n{line}\n\nwhole trace:\n{trace}"
+        );
+    }
+}
+
+#[test]
+fn a_token_from_environment_credentials_uses_no_network_tls_or_threads() {
+    let mut env = TestEnv::new();
+    env.with_env_keys();
+    let trace = trace(&env, &[]);
+    assert_stays_local(&trace);
+}
+
+#[test]
+fn a_token_from_a_credentials_file_uses_no_network_tls_or_threads() {
+    let env = TestEnv::new();
+    env.write(
+        ".aws/credentials",
+        &format!("[db]\naws_access_key_id = {ACCESS_KEY}\naws_secret_access_key = {SECRET_KEY}\n"),
+    );
+    let trace = trace(&env, &["--profile", "db"]);
+    assert!(
+        trace.contains(".aws/credentials"),
+        "the credentials file was not read:\n{trace}"
+    );
+    assert_stays_local(&trace);
+}
