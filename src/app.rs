@@ -10,8 +10,10 @@ use rds_auth_token::credentials::{self, Profiles};
 use rds_auth_token::{region, rfc3339, AuthToken, AuthTokenConfig};
 
 use crate::cli::Cli;
+use crate::exec::{self, Target};
 use crate::failure::Failure;
-use crate::options::Options;
+use crate::format::{self, Issued};
+use crate::options::{Action, Options, TokenOptions};
 
 /// Runs the program on `args` (the first one is the program name).
 ///
@@ -39,11 +41,56 @@ where
         .enable_all()
         .build()
         .map_err(Failure::runtime)?;
-    let token = runtime.block_on(generate(&options))?;
-    print_token(&token)
+    let made = runtime.block_on(generate(&options.token))?;
+    drop(runtime);
+    let issued = Issued {
+        token: &made.token,
+        hostname: &options.token.hostname,
+        port: options.token.port,
+        username: options.token.username.as_str(),
+        region: &made.region,
+        expires_at: made.expires_at,
+    };
+    match options.action {
+        Action::Print { format, engine } => {
+            let text = format::render(format, &issued, engine, SystemTime::now())
+                .map_err(Failure::usage)?;
+            write_stdout(&text)
+        }
+        Action::Exec(exec_options) => {
+            let target = Target {
+                hostname: issued.hostname,
+                port: issued.port,
+                username: issued.username,
+                token: made.token.as_str(),
+            };
+            let launch = exec::plan(
+                &exec_options,
+                &target,
+                |k| std::env::var_os(k),
+                exec::mysql_family,
+            )?;
+            if options.token.debug {
+                eprintln!(
+                    "rds-auth-token: debug: running {:?} with arguments {:?} and {}",
+                    launch.program,
+                    launch.args,
+                    launch.env_names().join(", ")
+                );
+            }
+            Err(exec::run(launch))
+        }
+    }
 }
 
-async fn generate(options: &Options) -> Result<AuthToken, Failure> {
+/// A token and what it was made with.
+struct Made {
+    token: AuthToken,
+    region: String,
+    expires_at: SystemTime,
+}
+
+async fn generate(options: &TokenOptions) -> Result<Made, Failure> {
     let debug = |message: std::fmt::Arguments| {
         if options.debug {
             eprintln!("rds-auth-token: debug: {message}");
@@ -114,18 +161,19 @@ async fn generate(options: &Options) -> Result<AuthToken, Failure> {
             rfc3339(cred_expiry)
         );
     }
-    Ok(token)
+    Ok(Made {
+        token,
+        region: region.name,
+        expires_at,
+    })
 }
 
-/// Writes the token and a newline in one write. A closed stdout (`| true`) is
-/// not an error: whoever wanted the token has gone.
-fn print_token(token: &AuthToken) -> Result<(), Failure> {
-    let mut line = String::with_capacity(token.as_str().len() + 1);
-    line.push_str(token.as_str());
-    line.push('\n');
+/// Writes the output in one write. A closed stdout (`| true`) is not an
+/// error: whoever wanted the token has gone.
+fn write_stdout(text: &str) -> Result<(), Failure> {
     let mut stdout = io::stdout().lock();
     match stdout
-        .write_all(line.as_bytes())
+        .write_all(text.as_bytes())
         .and_then(|()| stdout.flush())
     {
         Err(err) if err.kind() != io::ErrorKind::BrokenPipe => Err(Failure::runtime(

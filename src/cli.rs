@@ -2,14 +2,17 @@
 
 use std::ffi::OsString;
 
-use clap::Parser;
+use clap::{Args, Parser, Subcommand};
+
+use crate::engine::Engine;
+use crate::format::Format;
 
 /// Make an AWS IAM authentication token for an RDS or Aurora database.
 ///
 /// The token is the password for one login within its lifetime (15 minutes
 /// by default). It is printed on stdout followed by a newline, and nothing
-/// else is: use it as `PGPASSWORD=$(rds-auth-token ...) psql ...` or
-/// `mysql --password="$(rds-auth-token ...)" --enable-cleartext-plugin ...`.
+/// else is: use it as `PGPASSWORD=$(rds-auth-token ...) psql ...`, or let
+/// `rds-auth-token exec ... -- psql` hand it to the client.
 ///
 /// The flags are those of `aws rds generate-db-auth-token`, and for the same
 /// credentials, inputs and signing time the token is the same, byte for byte.
@@ -18,21 +21,52 @@ use clap::Parser;
 /// assume-role, web identity, credential_process), container credentials,
 /// and EC2 instance metadata.
 #[derive(Debug, Parser)]
-#[command(name = "rds-auth-token", version, max_term_width = 100)]
+#[command(
+    name = "rds-auth-token",
+    version,
+    max_term_width = 100,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
 pub struct Cli {
+    #[command(flatten)]
+    pub token: TokenArgs,
+
+    /// How to print the token: the bare token, a JSON object, shell `export`
+    /// lines, a .pgpass line, or a connection URI.
+    #[arg(long, value_enum, default_value_t = Format::Token)]
+    pub format: Format,
+
+    /// The database engine, for `--format env` and `--format uri`
+    /// [default: from the port, 5432 postgres, 3306 mysql].
+    #[arg(long, value_enum)]
+    pub engine: Option<Engine>,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// What a token is made for, and how.
+#[derive(Debug, Args)]
+pub struct TokenArgs {
     /// The database endpoint host name, exactly as RDS shows it, without
     /// scheme, port or path
     /// (e.g. mydb.123456789012.us-east-1.rds.amazonaws.com).
-    #[arg(long, value_name = "HOSTNAME")]
-    pub hostname: OsString,
+    #[arg(long, value_name = "HOSTNAME", required = true)]
+    pub hostname: Option<OsString>,
 
     /// The database port, 1 to 65535 (PostgreSQL 5432, MySQL 3306).
-    #[arg(long, value_name = "PORT")]
-    pub port: OsString,
+    #[arg(long, value_name = "PORT", required = true)]
+    pub port: Option<OsString>,
 
     /// The database user to log in as.
-    #[arg(long, value_name = "USERNAME", allow_hyphen_values = true)]
-    pub username: OsString,
+    #[arg(
+        long,
+        value_name = "USERNAME",
+        allow_hyphen_values = true,
+        required = true
+    )]
+    pub username: Option<OsString>,
 
     /// The region to sign for [default: AWS_REGION, AWS_DEFAULT_REGION, the
     /// profile's region, or the region in an RDS endpoint name].
@@ -52,6 +86,49 @@ pub struct Cli {
     /// signing time and expiry. Never prints secrets or the token.
     #[arg(long)]
     pub debug: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Make a fresh token and run a database client with it.
+    ///
+    /// PostgreSQL clients (psql, pg_dump, pgbench, anything libpq) get
+    /// PGHOST, PGPORT, PGUSER and PGPASSWORD, and PGSSLMODE=require unless
+    /// PGSSLMODE is already set to a mode that never sends the password in
+    /// clear text. MySQL and MariaDB clients get --host, --port, --user, the
+    /// options that enable the clear-text password plugin and require TLS,
+    /// and the token in MYSQL_PWD. The token is never put in the client's
+    /// arguments, where every user of the machine could read it. On Unix the
+    /// client replaces this process: its exit status and signals are its own.
+    ///
+    /// Example: rds-auth-token exec --hostname H --port 5432 --username U -- psql -d app
+    Exec(ExecArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    #[command(flatten)]
+    pub token: TokenArgs,
+
+    /// The database engine [default: from the client's name, else from the
+    /// port: 5432 postgres, 3306 mysql].
+    #[arg(long, value_enum)]
+    pub engine: Option<Engine>,
+
+    /// Also put the token in this environment variable, for clients this
+    /// tool does not know.
+    #[arg(long, value_name = "NAME")]
+    pub env_var: Option<OsString>,
+
+    /// Let PGSSLMODE be disable, allow or prefer, and do not require TLS of
+    /// MySQL clients. These modes can send the token in clear text: for a
+    /// local test server only.
+    #[arg(long)]
+    pub allow_insecure_tls_modes_for_local_testing: bool,
+
+    /// The client to run and its arguments, after `--`.
+    #[arg(last = true, required = true, value_name = "CLIENT")]
+    pub client: Vec<OsString>,
 }
 
 #[cfg(test)]
@@ -76,7 +153,7 @@ mod tests {
             "-x",
         ])
         .unwrap();
-        assert_eq!(cli.username, "-x");
+        assert_eq!(cli.token.username.unwrap(), "-x");
         let cli = Cli::try_parse_from([
             "rds-auth-token",
             "--hostname=h",
@@ -84,6 +161,50 @@ mod tests {
             "--username=-x y",
         ])
         .unwrap();
-        assert_eq!(cli.username, "-x y");
+        assert_eq!(cli.token.username.unwrap(), "-x y");
+    }
+
+    #[test]
+    fn takes_the_client_and_its_arguments_after_a_double_dash() {
+        let cli = Cli::try_parse_from([
+            "rds-auth-token",
+            "exec",
+            "--hostname",
+            "h",
+            "--port",
+            "5432",
+            "--username",
+            "u",
+            "--",
+            "psql",
+            "-d",
+            "app",
+            "--",
+            "x",
+        ])
+        .unwrap();
+        let Some(Command::Exec(exec)) = cli.command else {
+            panic!("expected exec")
+        };
+        assert_eq!(exec.client, ["psql", "-d", "app", "--", "x"]);
+        assert_eq!(exec.token.hostname.unwrap(), "h");
+    }
+
+    #[test]
+    fn refuses_token_flags_before_the_subcommand() {
+        let err = Cli::try_parse_from([
+            "rds-auth-token",
+            "--hostname",
+            "h",
+            "exec",
+            "--port",
+            "1",
+            "--username",
+            "u",
+            "--",
+            "psql",
+        ])
+        .unwrap_err();
+        assert_ne!(err.kind(), clap::error::ErrorKind::DisplayHelp);
     }
 }

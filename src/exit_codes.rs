@@ -9,6 +9,10 @@ pub enum ExitCode {
     Failure = 1,
     /// Usage error: a flag missing, unknown, or with a value that cannot work.
     Usage = 2,
+    /// `exec`: the client was found but could not be run.
+    CannotExecute = 126,
+    /// `exec`: the client was not found.
+    CommandNotFound = 127,
 }
 
 impl From<ExitCode> for std::process::ExitCode {

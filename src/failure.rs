@@ -28,6 +28,14 @@ impl Failure {
         }
     }
 
+    /// A failure with its own exit status.
+    pub fn with_code(code: ExitCode, error: impl Into<anyhow::Error>) -> Self {
+        Failure {
+            code,
+            error: error.into(),
+        }
+    }
+
     /// A clap parse error, cut down to its message and tips on one line.
     pub fn from_clap(err: &clap::Error) -> Self {
         let rendered = err.render().to_string();

@@ -2,8 +2,11 @@
 
 mod app;
 mod cli;
+mod engine;
+mod exec;
 mod exit_codes;
 mod failure;
+mod format;
 mod options;
 
 use exit_codes::ExitCode;

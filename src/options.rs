@@ -1,16 +1,25 @@
 //! Parsed flags turned into checked values, once; nothing downstream looks at raw strings.
 
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 
 use anyhow::{anyhow, Result};
 use rds_auth_token::endpoint::validate_hostname;
 use rds_auth_token::{region, ExpiresIn, Username};
 
-use crate::cli::Cli;
+use crate::cli::{Cli, Command, ExecArgs, TokenArgs};
+use crate::engine::Engine;
+use crate::format::Format;
 
 /// What the user asked for, checked.
 #[derive(Debug)]
 pub struct Options {
+    pub token: TokenOptions,
+    pub action: Action,
+}
+
+/// What the token is made for, checked.
+#[derive(Debug)]
+pub struct TokenOptions {
     pub hostname: String,
     pub port: u16,
     pub username: Username,
@@ -20,17 +29,83 @@ pub struct Options {
     pub debug: bool,
 }
 
+/// What to do with the token.
+#[derive(Debug)]
+pub enum Action {
+    /// Print it in `format`; `engine` is the flag's, else the port's.
+    Print {
+        format: Format,
+        engine: Option<Engine>,
+    },
+    /// Run a client with it.
+    Exec(ExecOptions),
+}
+
+/// `rds-auth-token exec`, checked.
+#[derive(Debug)]
+pub struct ExecOptions {
+    /// The program and its arguments; never empty.
+    pub client: Vec<OsString>,
+    pub engine: Option<Engine>,
+    pub env_var: Option<OsString>,
+    pub allow_insecure_tls_modes: bool,
+}
+
 impl Options {
     /// Checks every flag value.
     ///
     /// # Errors
     /// A one-line message that names the flag and the fix.
     pub fn from_cli(cli: Cli) -> Result<Options> {
-        let hostname = utf8("--hostname", &cli.hostname)?;
+        match cli.command {
+            None => {
+                let token = TokenOptions::from_args(cli.token)?;
+                let engine = cli.engine.or_else(|| Engine::from_port(token.port));
+                Ok(Options {
+                    token,
+                    action: Action::Print {
+                        format: cli.format,
+                        engine,
+                    },
+                })
+            }
+            Some(Command::Exec(exec)) => {
+                let ExecArgs {
+                    token,
+                    engine,
+                    env_var,
+                    allow_insecure_tls_modes_for_local_testing,
+                    client,
+                } = exec;
+                if let Some(name) = &env_var {
+                    check_env_var_name(name)?;
+                }
+                if client.is_empty() {
+                    return Err(anyhow!(
+                        "exec needs a client to run after '--', e.g. -- psql -d app"
+                    ));
+                }
+                Ok(Options {
+                    token: TokenOptions::from_args(token)?,
+                    action: Action::Exec(ExecOptions {
+                        client,
+                        engine,
+                        env_var,
+                        allow_insecure_tls_modes: allow_insecure_tls_modes_for_local_testing,
+                    }),
+                })
+            }
+        }
+    }
+}
+
+impl TokenOptions {
+    fn from_args(args: TokenArgs) -> Result<TokenOptions> {
+        let hostname = utf8("--hostname", &required("--hostname", args.hostname)?)?;
         validate_hostname(&hostname)?;
-        let port = parse_port(&utf8("--port", &cli.port)?)?;
-        let username = Username::new(utf8("--username", &cli.username)?)?;
-        let region = cli
+        let port = parse_port(&utf8("--port", &required("--port", args.port)?)?)?;
+        let username = Username::new(utf8("--username", &required("--username", args.username)?)?)?;
+        let region = args
             .region
             .as_deref()
             .map(|r| utf8("--region", r))
@@ -38,7 +113,7 @@ impl Options {
         if let Some(region) = &region {
             region::validate(region)?;
         }
-        let profile = cli
+        let profile = args
             .profile
             .as_deref()
             .map(|p| utf8("--profile", p))
@@ -48,16 +123,38 @@ impl Options {
                 "--profile is empty; pass a profile name from ~/.aws/config, or leave the flag out"
             ));
         }
-        let expires_in = parse_expires_in(&utf8("--expires-in", &cli.expires_in)?)?;
-        Ok(Options {
+        let expires_in = parse_expires_in(&utf8("--expires-in", &args.expires_in)?)?;
+        Ok(TokenOptions {
             hostname,
             port,
             username,
             region,
             profile,
             expires_in,
-            debug: cli.debug,
+            debug: args.debug,
         })
+    }
+}
+
+fn required(flag: &str, value: Option<OsString>) -> Result<OsString> {
+    value.ok_or_else(|| anyhow!("{flag} is required; see 'rds-auth-token --help'"))
+}
+
+fn check_env_var_name(name: &OsStr) -> Result<()> {
+    let ok = name.to_str().is_some_and(|n| {
+        let mut bytes = n.bytes();
+        bytes
+            .next()
+            .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+            && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(anyhow!(
+            "--env-var {:?} is not an environment variable name; use letters, digits and '_', not starting with a digit",
+            name
+        ))
     }
 }
 
@@ -117,7 +214,7 @@ mod tests {
         fails(&["--port", "0"], "--port 0 is not a port; pass the database port from 1 to 65535 (PostgreSQL 5432, MySQL 3306)");
         fails(&["--port", "65536"], "--port \"65536\" is not a port; pass a whole number from 1 to 65535 (PostgreSQL 5432, MySQL 3306)");
         fails(&["--port=-1"], "--port \"-1\" is not a port; pass a whole number from 1 to 65535 (PostgreSQL 5432, MySQL 3306)");
-        assert_eq!(options(&["--port", "65535"]).unwrap().port, 65535);
+        assert_eq!(options(&["--port", "65535"]).unwrap().token.port, 65535);
     }
 
     #[test]
@@ -127,10 +224,11 @@ mod tests {
             &["--expires-in", "15m"],
             "--expires-in \"15m\" is not a number of seconds; pass 1 to 900",
         );
-        assert_eq!(options(&[]).unwrap().expires_in.as_secs(), 900);
+        assert_eq!(options(&[]).unwrap().token.expires_in.as_secs(), 900);
         assert_eq!(
             options(&["--expires-in", "60"])
                 .unwrap()
+                .token
                 .expires_in
                 .as_secs(),
             60
@@ -158,7 +256,7 @@ mod tests {
         let mut cli =
             Cli::try_parse_from(["x", "--hostname", "h", "--port", "1", "--username", "u"])
                 .unwrap();
-        cli.username = OsString::from_vec(vec![b'a', 0xff]);
+        cli.token.username = Some(OsString::from_vec(vec![b'a', 0xff]));
         let err = Options::from_cli(cli).unwrap_err().to_string();
         assert_eq!(err, "--username is not valid UTF-8; pass it as UTF-8 text");
     }
