@@ -10,9 +10,9 @@ use rds_auth_token::credentials::{self, Profiles};
 use rds_auth_token::{region, rfc3339, AuthToken, AuthTokenConfig};
 
 use crate::cli::Cli;
-use crate::exec::{self, Target};
+use crate::exec::{self, Launch, Target};
 use crate::failure::Failure;
-use crate::format::{self, Issued};
+use crate::format::{self, Issued, Output};
 use crate::options::{Action, Options, TokenOptions};
 
 /// Runs the program on `args` (the first one is the program name).
@@ -37,39 +37,41 @@ where
         Err(err) => return Err(Failure::from_clap(&err)),
     };
     let options = Options::from_cli(cli).map_err(Failure::usage)?;
+    let target = Target {
+        hostname: &options.token.hostname,
+        port: options.token.port,
+        username: options.token.username.as_str(),
+    };
+    // Everything that can be wrong with the input is found before the
+    // credentials are looked up.
+    let plan = match options.action {
+        Action::Print(output) => Plan::Print(output),
+        Action::Exec(exec_options) => Plan::Exec(exec::plan(
+            &exec_options,
+            &target,
+            |k| std::env::var_os(k),
+            exec::mysql_family,
+        )?),
+    };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(Failure::runtime)?;
     let made = runtime.block_on(generate(&options.token))?;
     drop(runtime);
-    let issued = Issued {
-        token: &made.token,
-        hostname: &options.token.hostname,
-        port: options.token.port,
-        username: options.token.username.as_str(),
-        region: &made.region,
-        expires_at: made.expires_at,
-    };
-    match options.action {
-        Action::Print { format, engine } => {
-            let text = format::render(format, &issued, engine, SystemTime::now())
-                .map_err(Failure::usage)?;
-            write_stdout(&text)
-        }
-        Action::Exec(exec_options) => {
-            let target = Target {
-                hostname: issued.hostname,
-                port: issued.port,
-                username: issued.username,
-                token: made.token.as_str(),
+    match plan {
+        Plan::Print(output) => {
+            let issued = Issued {
+                token: &made.token,
+                hostname: target.hostname,
+                port: target.port,
+                username: target.username,
+                region: &made.region,
+                expires_at: made.expires_at,
             };
-            let launch = exec::plan(
-                &exec_options,
-                &target,
-                |k| std::env::var_os(k),
-                exec::mysql_family,
-            )?;
+            write_stdout(&format::render(output, &issued, SystemTime::now()))
+        }
+        Plan::Exec(launch) => {
             if options.token.debug {
                 eprintln!(
                     "rds-auth-token: debug: running {:?} with arguments {:?} and {}",
@@ -78,9 +80,15 @@ where
                     launch.env_names().join(", ")
                 );
             }
-            Err(exec::run(launch))
+            Err(exec::run(launch.with_token(made.token.as_str())))
         }
     }
+}
+
+/// What happens to the token once it is made.
+enum Plan {
+    Print(Output),
+    Exec(Launch),
 }
 
 /// A token and what it was made with.

@@ -19,21 +19,31 @@ use crate::options::ExecOptions;
 /// libpq's `sslmode` values that may send the password without TLS.
 const CLEAR_TEXT_SSLMODES: [&str; 3] = ["disable", "allow", "prefer"];
 
-/// The client's program, arguments and the environment variables to set.
+/// The client's program, arguments and the environment variables to set,
+/// worked out before the token is made, so that a usage error costs no
+/// credentials lookup.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Launch {
     pub program: OsString,
     pub args: Vec<OsString>,
     pub env: Vec<(OsString, OsString)>,
+    /// The variables that get the token.
+    pub token_vars: Vec<OsString>,
 }
 
 impl Launch {
     /// The names of the variables set, for `--debug` (values are secret).
     pub fn env_names(&self) -> Vec<String> {
-        self.env
-            .iter()
-            .map(|(k, _)| k.to_string_lossy().into_owned())
-            .collect()
+        let names = self.env.iter().map(|(k, _)| k).chain(&self.token_vars);
+        names.map(|k| k.to_string_lossy().into_owned()).collect()
+    }
+
+    /// Puts the token in the variables that get it.
+    pub fn with_token(mut self, token: &str) -> Launch {
+        for var in std::mem::take(&mut self.token_vars) {
+            self.env.push((var, token.into()));
+        }
+        self
     }
 }
 
@@ -44,12 +54,11 @@ pub enum MysqlFamily {
     Mariadb,
 }
 
-/// What the client is run with.
+/// What the client connects to.
 pub struct Target<'a> {
     pub hostname: &'a str,
     pub port: u16,
     pub username: &'a str,
-    pub token: &'a str,
 }
 
 /// Works out the client's arguments and environment.
@@ -84,14 +93,16 @@ pub fn plan(
         program: program.clone(),
         args: Vec::new(),
         env: Vec::new(),
+        token_vars: Vec::new(),
     };
+    let mut token_vars: Vec<OsString> = Vec::new();
     let mut set = |k: &str, v: &str| launch.env.push((k.into(), v.into()));
     match engine {
         Some(Engine::Postgres) => {
             set("PGHOST", target.hostname);
             set("PGPORT", &target.port.to_string());
             set("PGUSER", target.username);
-            set("PGPASSWORD", target.token);
+            token_vars.push("PGPASSWORD".into());
             match env("PGSSLMODE") {
                 None => set("PGSSLMODE", "require"),
                 Some(mode) => {
@@ -107,7 +118,7 @@ pub fn plan(
             }
         }
         Some(Engine::Mysql) => {
-            set("MYSQL_PWD", target.token);
+            token_vars.push("MYSQL_PWD".into());
             set("LIBMYSQL_ENABLE_CLEARTEXT_PLUGIN", "1");
             if known == Some(Engine::Mysql) {
                 launch.args.extend(mysql_args(
@@ -128,9 +139,8 @@ pub fn plan(
         }
         None => {}
     }
-    if let Some(name) = &options.env_var {
-        launch.env.push((name.clone(), target.token.into()));
-    }
+    token_vars.extend(options.env_var.iter().cloned());
+    launch.token_vars = token_vars;
     launch.args.extend(user_args.iter().cloned());
     Ok(launch)
 }
@@ -215,8 +225,17 @@ mod tests {
         hostname: "db.example.com",
         port: 5432,
         username: "app",
-        token: "TOKEN",
     };
+
+    /// `plan`, then the token "TOKEN" put in place.
+    fn planned(
+        options: &ExecOptions,
+        target: &Target,
+        env: impl Fn(&str) -> Option<OsString>,
+        family: impl Fn(&OsStr) -> MysqlFamily,
+    ) -> Result<Launch, Failure> {
+        plan(options, target, env, family).map(|launch| launch.with_token("TOKEN"))
+    }
 
     fn options(client: &[&str]) -> ExecOptions {
         ExecOptions {
@@ -241,7 +260,7 @@ mod tests {
 
     #[test]
     fn gives_psql_the_libpq_variables_and_requires_tls() {
-        let launch = plan(
+        let launch = planned(
             &options(&["psql", "-d", "app"]),
             &TARGET,
             no_env,
@@ -264,7 +283,7 @@ mod tests {
     #[test]
     fn keeps_a_users_safe_sslmode_and_refuses_clear_text_ones() {
         let verify = |k: &str| (k == "PGSSLMODE").then(|| OsString::from("verify-full"));
-        let launch = plan(&options(&["psql"]), &TARGET, verify, |_| unreachable!()).unwrap();
+        let launch = planned(&options(&["psql"]), &TARGET, verify, |_| unreachable!()).unwrap();
         assert_eq!(
             env_of(&launch, "PGSSLMODE"),
             None,
@@ -272,14 +291,15 @@ mod tests {
         );
         for mode in CLEAR_TEXT_SSLMODES {
             let env = |k: &str| (k == "PGSSLMODE").then(|| OsString::from(mode));
-            let err = plan(&options(&["pg_dump"]), &TARGET, env, |_| unreachable!()).unwrap_err();
+            let err =
+                planned(&options(&["pg_dump"]), &TARGET, env, |_| unreachable!()).unwrap_err();
             assert_eq!(err.code, ExitCode::Usage);
             assert!(err.to_string().starts_with(&format!(
                 "PGSSLMODE={mode} can send the token in clear text"
             )));
             let mut insecure = options(&["pg_dump"]);
             insecure.allow_insecure_tls_modes = true;
-            assert!(plan(&insecure, &TARGET, env, |_| unreachable!()).is_ok());
+            assert!(planned(&insecure, &TARGET, env, |_| unreachable!()).is_ok());
         }
     }
 
@@ -289,7 +309,7 @@ mod tests {
             port: 3306,
             ..TARGET
         };
-        let launch = plan(
+        let launch = planned(
             &options(&["mysql", "-e", "select 1"]),
             &target,
             no_env,
@@ -309,7 +329,7 @@ mod tests {
             ]
         );
         assert_eq!(env_of(&launch, "MYSQL_PWD").as_deref(), Some("TOKEN"));
-        let launch = plan(&options(&["mariadb-dump", "db"]), &target, no_env, |_| {
+        let launch = planned(&options(&["mariadb-dump", "db"]), &target, no_env, |_| {
             MysqlFamily::Mariadb
         })
         .unwrap();
@@ -330,7 +350,7 @@ mod tests {
         for client in [["psql"], ["mysql"], ["mariadb"], ["custom-tool"]] {
             let mut opts = options(&client);
             opts.env_var = Some("DB_TOKEN".into());
-            let launch = plan(&opts, &TARGET, no_env, |_| MysqlFamily::Mysql).unwrap();
+            let launch = planned(&opts, &TARGET, no_env, |_| MysqlFamily::Mysql).unwrap();
             assert!(
                 launch
                     .args
@@ -346,7 +366,7 @@ mod tests {
     fn hands_an_unknown_client_the_token_in_the_named_variable_only() {
         let mut opts = options(&["python3", "app.py"]);
         opts.env_var = Some("DB_PASSWORD".into());
-        let launch = plan(&opts, &TARGET, no_env, |_| unreachable!()).unwrap();
+        let launch = planned(&opts, &TARGET, no_env, |_| unreachable!()).unwrap();
         assert_eq!(
             launch.env,
             [(OsString::from("DB_PASSWORD"), OsString::from("TOKEN"))]
@@ -356,13 +376,13 @@ mod tests {
 
     #[test]
     fn uses_the_port_or_the_engine_flag_for_an_unknown_client() {
-        let launch = plan(&options(&["python3"]), &TARGET, no_env, |_| unreachable!()).unwrap();
+        let launch = planned(&options(&["python3"]), &TARGET, no_env, |_| unreachable!()).unwrap();
         assert_eq!(env_of(&launch, "PGPASSWORD").as_deref(), Some("TOKEN"));
         let other_port = Target {
             port: 6543,
             ..TARGET
         };
-        let err = plan(
+        let err = planned(
             &options(&["python3"]),
             &other_port,
             no_env,
@@ -376,7 +396,7 @@ mod tests {
         );
         let mut forced = options(&["python3"]);
         forced.engine = Some(Engine::Mysql);
-        let launch = plan(&forced, &other_port, no_env, |_| unreachable!()).unwrap();
+        let launch = planned(&forced, &other_port, no_env, |_| unreachable!()).unwrap();
         assert_eq!(env_of(&launch, "MYSQL_PWD").as_deref(), Some("TOKEN"));
         assert_eq!(env_of(&launch, "MYSQL_TCP_PORT").as_deref(), Some("6543"));
         assert!(launch.args.is_empty());

@@ -25,6 +25,34 @@ pub enum Format {
     Uri,
 }
 
+/// A format with the engine it needs, when it needs one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    Token,
+    Json,
+    Env(Engine),
+    Pgpass,
+    Uri(Engine),
+}
+
+impl Output {
+    /// Pairs `format` with `engine` (the flag's, else the port's).
+    ///
+    /// # Errors
+    /// [`EngineNeeded`] for `env` and `uri` without an engine.
+    pub fn new(format: Format, engine: Option<Engine>, port: u16) -> Result<Output, EngineNeeded> {
+        Ok(match (format, engine) {
+            (Format::Token, _) => Output::Token,
+            (Format::Json, _) => Output::Json,
+            (Format::Pgpass, _) => Output::Pgpass,
+            (Format::Env, Some(engine)) => Output::Env(engine),
+            (Format::Uri, Some(engine)) => Output::Uri(engine),
+            (Format::Env, None) => return Err(EngineNeeded("env", port)),
+            (Format::Uri, None) => return Err(EngineNeeded("uri", port)),
+        })
+    }
+}
+
 /// A token and what it was made for.
 #[derive(Debug)]
 pub struct Issued<'a> {
@@ -42,22 +70,12 @@ pub struct Issued<'a> {
 pub struct EngineNeeded(&'static str, u16);
 
 /// The text to print on stdout, ending in a newline.
-///
-/// # Errors
-/// [`EngineNeeded`] for `env` and `uri` without an engine.
-pub fn render(
-    format: Format,
-    issued: &Issued,
-    engine: Option<Engine>,
-    now: SystemTime,
-) -> Result<String, EngineNeeded> {
+pub fn render(output: Output, issued: &Issued, now: SystemTime) -> String {
     let token = issued.token.as_str();
     let mut out = String::with_capacity(token.len() * 2);
-    match (format, engine) {
-        (Format::Env, None) => return Err(EngineNeeded("env", issued.port)),
-        (Format::Uri, None) => return Err(EngineNeeded("uri", issued.port)),
-        (Format::Token, _) => out.push_str(token),
-        (Format::Json, _) => {
+    match output {
+        Output::Token => out.push_str(token),
+        Output::Json => {
             let left = issued
                 .expires_at
                 .duration_since(now)
@@ -74,7 +92,7 @@ pub fn render(
             json_string(&mut out, &rfc3339(issued.expires_at));
             let _ = write!(out, ",\"expires_in\":{left}}}");
         }
-        (Format::Env, Some(engine)) => {
+        Output::Env(engine) => {
             let port = issued.port.to_string();
             let vars: [(&str, &str); 4] = match engine {
                 Engine::Postgres => [
@@ -98,14 +116,14 @@ pub fn render(
                 shell_quote(&mut out, value);
             }
         }
-        (Format::Pgpass, _) => {
+        Output::Pgpass => {
             pgpass_escape(&mut out, issued.hostname);
             let _ = write!(out, ":{}:*:", issued.port);
             pgpass_escape(&mut out, issued.username);
             out.push(':');
             pgpass_escape(&mut out, token);
         }
-        (Format::Uri, Some(engine)) => {
+        Output::Uri(engine) => {
             let (scheme, tls) = match engine {
                 Engine::Postgres => ("postgresql", "sslmode=require"),
                 Engine::Mysql => ("mysql", "ssl-mode=REQUIRED"),
@@ -118,7 +136,7 @@ pub fn render(
         }
     }
     out.push('\n');
-    Ok(out)
+    out
 }
 
 /// A JSON string literal.

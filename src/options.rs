@@ -8,7 +8,7 @@ use rds_auth_token::{region, ExpiresIn, Username};
 
 use crate::cli::{Cli, Command, ExecArgs, TokenArgs};
 use crate::engine::Engine;
-use crate::format::Format;
+use crate::format::Output;
 
 /// What the user asked for, checked.
 #[derive(Debug)]
@@ -32,11 +32,8 @@ pub struct TokenOptions {
 /// What to do with the token.
 #[derive(Debug)]
 pub enum Action {
-    /// Print it in `format`; `engine` is the flag's, else the port's.
-    Print {
-        format: Format,
-        engine: Option<Engine>,
-    },
+    /// Print it.
+    Print(Output),
     /// Run a client with it.
     Exec(ExecOptions),
 }
@@ -61,12 +58,10 @@ impl Options {
             None => {
                 let token = TokenOptions::from_args(cli.token)?;
                 let engine = cli.engine.or_else(|| Engine::from_port(token.port));
+                let output = Output::new(cli.format, engine, token.port)?;
                 Ok(Options {
                     token,
-                    action: Action::Print {
-                        format: cli.format,
-                        engine,
-                    },
+                    action: Action::Print(output),
                 })
             }
             Some(Command::Exec(exec)) => {

@@ -211,9 +211,8 @@ fn refuses_a_pgsslmode_that_can_send_the_token_in_clear_text() {
 }
 
 #[test]
-fn asks_for_the_engine_of_an_unknown_client_on_an_unknown_port() {
-    let mut env = TestEnv::new();
-    env.with_env_keys();
+fn asks_for_the_engine_of_an_unknown_client_before_looking_up_credentials() {
+    let env = TestEnv::new();
     env.run(exec_args("6543", &["python3", "app.py"]))
         .fails_with(2)
         .stderr_contains("cannot tell which database python3 is a client of; pass --engine postgres or --engine mysql, or --env-var NAME");

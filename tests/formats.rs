@@ -220,24 +220,28 @@ fn pgpass_escapes_the_colons_of_the_token() {
 }
 
 #[test]
-fn formats_that_depend_on_the_engine_ask_for_it_on_other_ports() {
-    let env = env_with_keys();
+fn formats_that_depend_on_the_engine_ask_for_it_on_other_ports_before_any_credentials() {
+    // No credentials at all: the usage error must come first.
+    let bare = TestEnv::new();
     for format in ["env", "uri"] {
-        env.run(["--hostname", RDS_HOST, "--port", "6432", "--username", "u", "--format", format])
+        bare.run(["--hostname", RDS_HOST, "--port", "6432", "--username", "u", "--format", format])
             .fails_with(2)
-            .stderr_contains(&format!("--format {format} needs the database engine, which port 6432 does not tell; pass --engine"));
-        env.run([
-            "--hostname",
-            RDS_HOST,
-            "--port",
-            "6432",
-            "--username",
-            "u",
-            "--format",
-            format,
-            "--engine",
-            "postgres",
-        ])
-        .success();
+            .stderr_contains(&format!(
+                "--format {format} needs the database engine, which port 6432 does not tell; pass --engine"
+            ));
+        env_with_keys()
+            .run([
+                "--hostname",
+                RDS_HOST,
+                "--port",
+                "6432",
+                "--username",
+                "u",
+                "--format",
+                format,
+                "--engine",
+                "postgres",
+            ])
+            .success();
     }
 }
