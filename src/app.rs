@@ -11,15 +11,19 @@ use rds_auth_token::{region, rfc3339, AuthToken, AuthTokenConfig};
 
 use crate::cli::Cli;
 use crate::exec::{self, Launch, Target};
+use crate::exit_codes::ExitCode;
 use crate::failure::Failure;
 use crate::format::{self, Issued, Output};
-use crate::options::{Action, Options, TokenOptions};
+use crate::inspect_command;
+use crate::options::{Action, Request, TokenOptions};
 
-/// Runs the program on `args` (the first one is the program name).
+/// Runs the program on `args` (the first one is the program name), and
+/// says how it ended: `inspect` ends with status 1, and no error message,
+/// when the token it reported on has a problem.
 ///
 /// # Errors
 /// A [`Failure`] with the exit status and the one-line message to show.
-pub fn run<I, T>(args: I) -> Result<(), Failure>
+pub fn run<I, T>(args: I) -> Result<ExitCode, Failure>
 where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
@@ -32,11 +36,17 @@ where
                 ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
             ) =>
         {
-            return err.print().map_err(Failure::runtime);
+            return err
+                .print()
+                .map(|()| ExitCode::Success)
+                .map_err(Failure::runtime);
         }
         Err(err) => return Err(Failure::from_clap(&err)),
     };
-    let options = Options::from_cli(cli).map_err(Failure::usage)?;
+    let options = match Request::from_cli(cli).map_err(Failure::usage)? {
+        Request::Token(options) => options,
+        Request::Inspect(options) => return inspect_command::run(&options),
+    };
     let target = Target {
         hostname: &options.token.hostname,
         port: options.token.port,
@@ -69,7 +79,11 @@ where
                 region: &made.region,
                 expires_at: made.expires_at,
             };
-            write_stdout(&format::render(output, &issued, SystemTime::now()))
+            write_stdout(
+                &format::render(output, &issued, SystemTime::now()),
+                "the token",
+            )
+            .map(|()| ExitCode::Success)
         }
         Plan::Exec(launch) => {
             if options.token.debug {
@@ -178,14 +192,14 @@ async fn generate(options: &TokenOptions) -> Result<Made, Failure> {
 
 /// Writes the output in one write. A closed stdout (`| true`) is not an
 /// error: whoever wanted the token has gone.
-fn write_stdout(text: &str) -> Result<(), Failure> {
+pub fn write_stdout(text: &str, what: &str) -> Result<(), Failure> {
     let mut stdout = io::stdout().lock();
     match stdout
         .write_all(text.as_bytes())
         .and_then(|()| stdout.flush())
     {
         Err(err) if err.kind() != io::ErrorKind::BrokenPipe => Err(Failure::runtime(
-            anyhow::Error::new(err).context("could not write the token to stdout"),
+            anyhow::Error::new(err).context(format!("could not write {what} to stdout")),
         )),
         _ => Ok(()),
     }

@@ -103,6 +103,69 @@ pub enum Command {
     ///
     /// Example: rds-auth-token exec --hostname H --port 5432 --username U -- psql -d app
     Exec(ExecArgs),
+
+    /// Read a token and say why it will or will not work.
+    ///
+    /// Reads any RDS IAM auth token (this tool's, the AWS CLI's, an SDK's)
+    /// from the argument, or from stdin with - or when there is no argument,
+    /// and prints one field a line: host, port, user, action, service,
+    /// region, access key id, whether there is a session token (never its
+    /// value), when it was signed and expires, and the time left. Then each
+    /// problem on one line with its fix: expired, signed in the future, valid
+    /// for more than 900 s, not an rds-db connect token, a host that is not
+    /// an RDS endpoint, a region that is not the endpoint's, values not
+    /// encoded as SigV4 encodes them, a missing or empty session token,
+    /// repeated or unknown parameters.
+    ///
+    /// Exit status: 0 when the token has no problem, 1 when it has one, 2 when
+    /// the input is not a token or a flag is wrong.
+    ///
+    /// Example: rds-auth-token --hostname H --port 5432 --username U | rds-auth-token inspect --verify
+    Inspect(InspectArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The token, or - to read it from stdin [default: stdin]. Prefer stdin:
+    /// an argument is kept in the shell's history.
+    #[arg(value_name = "TOKEN")]
+    pub token: Option<OsString>,
+
+    /// Print one JSON object instead of one field a line.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Check the signature: get credentials as token generation does
+    /// (environment, profile, ...), sign the token's own values again, and
+    /// compare. Also reports a token made with another access key.
+    #[arg(long)]
+    pub verify: bool,
+
+    /// The host you meant to connect to; a token for another is a problem.
+    #[arg(long, value_name = "HOSTNAME")]
+    pub hostname: Option<OsString>,
+
+    /// The port you meant to connect to.
+    #[arg(long, value_name = "PORT")]
+    pub port: Option<OsString>,
+
+    /// The database user you meant to log in as.
+    #[arg(long, value_name = "USERNAME", allow_hyphen_values = true)]
+    pub username: Option<OsString>,
+
+    /// The region you meant to sign for.
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<OsString>,
+
+    /// With --verify: the profile whose credentials check the signature
+    /// [default: AWS_PROFILE, else "default"].
+    #[arg(long, value_name = "NAME", requires = "verify")]
+    pub profile: Option<OsString>,
+
+    /// Judge the token as of this time instead of now, e.g.
+    /// 2026-11-22T01:30:00Z: was it still valid when that login failed?
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<OsString>,
 }
 
 #[derive(Debug, Args)]
@@ -188,6 +251,21 @@ mod tests {
         };
         assert_eq!(exec.client, ["psql", "-d", "app", "--", "x"]);
         assert_eq!(exec.token.hostname.unwrap(), "h");
+    }
+
+    #[test]
+    fn takes_the_token_to_inspect_as_an_argument_or_none_for_stdin() {
+        let cli = Cli::try_parse_from(["rds-auth-token", "inspect", "h:1/?x", "--json"]).unwrap();
+        let Some(Command::Inspect(args)) = cli.command else {
+            panic!("expected inspect")
+        };
+        assert_eq!(args.token.unwrap(), "h:1/?x");
+        assert!(args.json && !args.verify);
+        let cli = Cli::try_parse_from(["rds-auth-token", "inspect", "--username", "-x"]).unwrap();
+        let Some(Command::Inspect(args)) = cli.command else {
+            panic!("expected inspect")
+        };
+        assert_eq!((args.token, args.username.unwrap()), (None, "-x".into()));
     }
 
     #[test]

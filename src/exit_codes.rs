@@ -3,11 +3,13 @@
 /// How the process ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitCode {
-    /// A token was printed (or help, or the version).
+    /// A token was printed (or help, or the version); `inspect` found no problem.
     Success = 0,
-    /// Runtime failure: credentials, profiles, files, the network.
+    /// Runtime failure: credentials, profiles, files, the network; for
+    /// `inspect`, a token with a problem.
     Failure = 1,
-    /// Usage error: a flag missing, unknown, or with a value that cannot work.
+    /// Usage error: a flag missing, unknown, or with a value that cannot
+    /// work; for `inspect`, input that is not a token at all.
     Usage = 2,
     /// `exec`: the client was found but could not be run.
     CannotExecute = 126,

@@ -39,6 +39,7 @@ mod encoding;
 pub mod endpoint;
 mod error;
 mod http_client;
+pub mod inspect;
 mod lazy_provider;
 pub mod region;
 mod signer;

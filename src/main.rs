@@ -7,13 +7,12 @@ mod exec;
 mod exit_codes;
 mod failure;
 mod format;
+mod inspect_command;
 mod options;
-
-use exit_codes::ExitCode;
 
 fn main() -> std::process::ExitCode {
     match app::run(std::env::args_os()) {
-        Ok(()) => ExitCode::Success.into(),
+        Ok(code) => code.into(),
         Err(failure) => {
             eprintln!("rds-auth-token: error: {failure}");
             failure.code.into()

@@ -1,16 +1,40 @@
 //! Parsed flags turned into checked values, once; nothing downstream looks at raw strings.
 
 use std::ffi::{OsStr, OsString};
+use std::time::SystemTime;
 
 use anyhow::{anyhow, Result};
 use rds_auth_token::endpoint::validate_hostname;
+use rds_auth_token::inspect::Expected;
 use rds_auth_token::{region, ExpiresIn, Username};
 
-use crate::cli::{Cli, Command, ExecArgs, TokenArgs};
+use crate::cli::{Cli, Command, ExecArgs, InspectArgs, TokenArgs};
 use crate::engine::Engine;
 use crate::format::Output;
 
-/// What the user asked for, checked.
+/// What the user asked for, checked: a token, or a look at one.
+#[derive(Debug)]
+pub enum Request {
+    /// Make a token and print it or run a client with it.
+    Token(Options),
+    /// Read a token and report on it.
+    Inspect(InspectOptions),
+}
+
+impl Request {
+    /// Checks every flag value.
+    ///
+    /// # Errors
+    /// A one-line message that names the flag and the fix.
+    pub fn from_cli(cli: Cli) -> Result<Request> {
+        match cli.command {
+            Some(Command::Inspect(args)) => Ok(Request::Inspect(InspectOptions::from_args(args)?)),
+            _ => Ok(Request::Token(Options::from_cli(cli)?)),
+        }
+    }
+}
+
+/// A token to make, checked.
 #[derive(Debug)]
 pub struct Options {
     pub token: TokenOptions,
@@ -36,6 +60,28 @@ pub enum Action {
     Print(Output),
     /// Run a client with it.
     Exec(ExecOptions),
+}
+
+/// `rds-auth-token inspect`, checked.
+#[derive(Debug)]
+pub struct InspectOptions {
+    pub input: TokenInput,
+    pub json: bool,
+    pub verify: bool,
+    /// What the user meant: `--hostname`, `--port`, `--username`, `--region`.
+    pub expected: Expected,
+    pub profile: Option<String>,
+    /// `--at`: the time to judge the token at, instead of now.
+    pub at: Option<SystemTime>,
+}
+
+/// Where the token to inspect comes from.
+#[derive(Debug, PartialEq, Eq)]
+pub enum TokenInput {
+    /// The argument's bytes.
+    Argument(Vec<u8>),
+    /// Stdin: asked for with `-`, or by giving no argument.
+    Stdin { asked: bool },
 }
 
 /// `rds-auth-token exec`, checked.
@@ -64,6 +110,7 @@ impl Options {
                     action: Action::Print(output),
                 })
             }
+            Some(Command::Inspect(_)) => Err(anyhow!("inspect makes no token")),
             Some(Command::Exec(exec)) => {
                 let ExecArgs {
                     token,
@@ -129,6 +176,92 @@ impl TokenOptions {
             debug: args.debug,
         })
     }
+}
+
+impl InspectOptions {
+    fn from_args(args: InspectArgs) -> Result<InspectOptions> {
+        let input = match args.token {
+            Some(dash) if dash == "-" => TokenInput::Stdin { asked: true },
+            Some(token) => TokenInput::Argument(os_bytes(token)),
+            None => TokenInput::Stdin { asked: false },
+        };
+        let hostname = args
+            .hostname
+            .as_deref()
+            .map(|h| utf8("--hostname", h))
+            .transpose()?;
+        if let Some(hostname) = &hostname {
+            validate_hostname(hostname)?;
+        }
+        let port = args
+            .port
+            .as_deref()
+            .map(|p| utf8("--port", p).and_then(|p| parse_port(&p)))
+            .transpose()?;
+        let username = args
+            .username
+            .as_deref()
+            .map(|u| utf8("--username", u).and_then(|u| Ok(Username::new(u)?)))
+            .transpose()?;
+        let region = args
+            .region
+            .as_deref()
+            .map(|r| utf8("--region", r))
+            .transpose()?;
+        if let Some(region) = &region {
+            region::validate(region)?;
+        }
+        let profile = args
+            .profile
+            .as_deref()
+            .map(|p| utf8("--profile", p))
+            .transpose()?;
+        if profile.as_deref().is_some_and(|p| p.trim().is_empty()) {
+            return Err(anyhow!(
+                "--profile is empty; pass a profile name from ~/.aws/config, or leave the flag out"
+            ));
+        }
+        let at = args
+            .at
+            .as_deref()
+            .map(|t| utf8("--at", t).and_then(|t| parse_time(&t)))
+            .transpose()?;
+        Ok(InspectOptions {
+            input,
+            json: args.json,
+            verify: args.verify,
+            expected: Expected {
+                hostname,
+                port,
+                username: username.map(|u| u.as_str().to_owned()),
+                region,
+            },
+            profile,
+            at,
+        })
+    }
+}
+
+#[cfg(unix)]
+fn os_bytes(value: OsString) -> Vec<u8> {
+    use std::os::unix::ffi::OsStringExt;
+    value.into_vec()
+}
+
+#[cfg(not(unix))]
+fn os_bytes(value: OsString) -> Vec<u8> {
+    value.to_string_lossy().into_owned().into_bytes()
+}
+
+/// RFC 3339 (`2026-11-22T01:30:00Z`, `2026-11-22T02:30:00+01:00`) or the
+/// token's own `20261122T013000Z`.
+fn parse_time(value: &str) -> Result<SystemTime> {
+    use time::format_description::well_known::Rfc3339;
+    let amz = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
+    time::OffsetDateTime::parse(value, &Rfc3339)
+        .or_else(|_| time::PrimitiveDateTime::parse(value, &amz).map(|t| t.assume_utc()))
+        .map(SystemTime::from)
+        .map_err(|_| anyhow!("--at {value:?} is not a time; pass one like 2026-11-22T01:30:00Z"))
 }
 
 fn required(flag: &str, value: Option<OsString>) -> Result<OsString> {
@@ -240,6 +373,72 @@ mod tests {
         fails(
             &["--profile", ""],
             "--profile is empty; pass a profile name from ~/.aws/config, or leave the flag out",
+        );
+    }
+
+    fn inspect(args: &[&str]) -> Result<InspectOptions> {
+        let cli = Cli::try_parse_from(["rds-auth-token", "inspect"].iter().chain(args)).unwrap();
+        match Request::from_cli(cli)? {
+            Request::Inspect(options) => Ok(options),
+            Request::Token(_) => panic!("expected inspect"),
+        }
+    }
+
+    #[test]
+    fn reads_the_token_from_the_argument_or_stdin() {
+        assert_eq!(
+            inspect(&["t"]).unwrap().input,
+            TokenInput::Argument(b"t".to_vec())
+        );
+        assert_eq!(
+            inspect(&["-"]).unwrap().input,
+            TokenInput::Stdin { asked: true }
+        );
+        assert_eq!(
+            inspect(&[]).unwrap().input,
+            TokenInput::Stdin { asked: false }
+        );
+    }
+
+    #[test]
+    fn checks_what_inspect_is_told_was_meant() {
+        let options = inspect(&[
+            "--hostname=h.example.com",
+            "--port=3306",
+            "--username=-x",
+            "--region=eu-west-1",
+        ])
+        .unwrap();
+        assert_eq!(
+            options.expected,
+            Expected {
+                hostname: Some("h.example.com".into()),
+                port: Some(3306),
+                username: Some("-x".into()),
+                region: Some("eu-west-1".into()),
+            }
+        );
+        let err = |args: &[&str]| inspect(args).unwrap_err().to_string();
+        assert_eq!(err(&["--port=0"]), "--port 0 is not a port; pass the database port from 1 to 65535 (PostgreSQL 5432, MySQL 3306)");
+        assert!(err(&["--hostname=h:5432"]).contains("includes a port"));
+        assert!(err(&["--region=Ireland"]).starts_with("--region 'Ireland' is not a region name"));
+        assert_eq!(err(&["--username="]), "--username is empty; pass the database user that has the rds_iam role or AWSAuthenticationPlugin");
+    }
+
+    #[test]
+    fn reads_the_time_to_judge_at_as_rfc3339_or_as_the_token_writes_it() {
+        use std::time::{Duration, UNIX_EPOCH};
+        let expected = UNIX_EPOCH + Duration::from_secs(1_795_310_467);
+        for at in [
+            "2026-11-22T01:21:07Z",
+            "2026-11-22T02:21:07+01:00",
+            "20261122T012107Z",
+        ] {
+            assert_eq!(inspect(&["--at", at]).unwrap().at, Some(expected), "{at}");
+        }
+        assert_eq!(
+            inspect(&["--at", "yesterday\n"]).unwrap_err().to_string(),
+            "--at \"yesterday\\n\" is not a time; pass one like 2026-11-22T01:30:00Z"
         );
     }
 

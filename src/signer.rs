@@ -118,6 +118,25 @@ impl AuthTokenConfig {
         self.expires_in
     }
 
+    /// A config with these values as they are, unchecked: for re-signing a
+    /// token someone else made, whose values may be ones `build` refuses
+    /// (an expiry above 900 s, a user name with a control character).
+    pub(crate) fn unchecked(
+        hostname: String,
+        port: u16,
+        username: String,
+        region: String,
+        expires_in_secs: u64,
+    ) -> Self {
+        AuthTokenConfig {
+            hostname,
+            port,
+            username: Username::unchecked(username),
+            region,
+            expires_in: ExpiresIn(expires_in_secs),
+        }
+    }
+
     /// The value of the signed `host` header: the host in lower case, with
     /// `:PORT` unless the port is 443, as botocore signs it.
     fn signed_host(&self) -> String {
