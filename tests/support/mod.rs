@@ -9,6 +9,8 @@
 
 pub mod http;
 pub mod moto;
+#[cfg(unix)]
+pub mod servers;
 
 use std::ffi::{OsStr, OsString};
 use std::fmt::Write as _;
@@ -129,8 +131,21 @@ impl TestEnv {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
+        self.run_program(env!("CARGO_BIN_EXE_rds-auth-token"), args)
+    }
+
+    /// Runs any program (a path, or a name looked up on PATH) with `args` in
+    /// this environment and waits for it: for database clients and shell
+    /// recipes.
+    pub fn run_program<I, S>(&self, program: impl AsRef<OsStr>, args: I) -> Run
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let program = program.as_ref();
         let args: Vec<OsString> = args.into_iter().map(|a| a.as_ref().to_owned()).collect();
-        let mut cmd = self.command(&args);
+        let mut cmd = self.program(program);
+        cmd.args(&args);
         cmd.stdin(if self.stdin.is_some() {
             Stdio::piped()
         } else {
@@ -138,14 +153,20 @@ impl TestEnv {
         })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-        let mut child = cmd.spawn().expect("spawn rds-auth-token");
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|err| panic!("cannot run {program:?}: {err}"));
         if let Some(input) = &self.stdin {
             let mut stdin = child.stdin.take().unwrap();
             let _ = stdin.write_all(input);
         }
-        let output = child.wait_with_output().expect("wait for rds-auth-token");
+        let output = child.wait_with_output().expect("wait for the program");
+        let name = Path::new(program)
+            .file_name()
+            .unwrap_or(program)
+            .to_string_lossy();
         let mut described = String::new();
-        let _ = write!(described, "command: rds-auth-token");
+        let _ = write!(described, "command: {name}");
         for a in &args {
             let _ = write!(described, " {a:?}");
         }
@@ -226,6 +247,14 @@ impl Run {
         }
         if !stderr.starts_with("rds-auth-token: error: ") || stderr.lines().count() != 1 {
             self.fail("expected one line on stderr starting 'rds-auth-token: error: '");
+        }
+        self
+    }
+
+    #[track_caller]
+    pub fn stdout_is(&self, expected: &str) -> &Self {
+        if self.stdout() != expected {
+            self.fail(&format!("expected stdout to be exactly {expected:?}"));
         }
         self
     }
