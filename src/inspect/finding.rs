@@ -240,7 +240,7 @@ impl fmt::Display for Finding {
             }
             Finding::NonCanonicalEncoding { name, detail } => write!(
                 f,
-                "{name} has {detail}; RDS decodes each value and encodes it again the SigV4 way before it checks the signature, so it reads this one differently from the signer: make the token with a signer that encodes as SigV4 does (rds-auth-token, the AWS CLI, a current AWS SDK) and do not edit it"
+                "{name} has {detail}; RDS decodes each value and encodes it again the SigV4 way before it checks the signature, so unless the signer did the same it checks other text than was signed: make the token with a signer that encodes as SigV4 does (rds-auth-token, the AWS CLI, a current AWS SDK), and do not edit it"
             ),
             Finding::EmptySessionToken => write!(
                 f,

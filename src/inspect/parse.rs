@@ -386,6 +386,20 @@ fn read_endpoint(before: &[u8], token: &mut ParsedToken, findings: &mut Vec<Find
             detail: "there is no host before the port".to_owned(),
         });
     } else {
+        let bracketed = host.starts_with(b"[") && host.ends_with(b"]");
+        let odd = |b: &u8| {
+            !(b.is_ascii_alphanumeric()
+                || matches!(b, b'-' | b'_' | b'.')
+                || (bracketed && matches!(b, b'[' | b']' | b':')))
+        };
+        if host.iter().any(odd) {
+            findings.push(Finding::MalformedEndpoint {
+                detail: format!(
+                    "the host has a character no DNS name has ({})",
+                    bad_character(host, host.iter().position(odd).unwrap_or(0))
+                ),
+            });
+        }
         token.host = Some(String::from_utf8_lossy(host).into_owned());
     }
     match port {
@@ -401,6 +415,20 @@ fn read_endpoint(before: &[u8], token: &mut ParsedToken, findings: &mut Vec<Find
                 ),
             }),
         },
+    }
+}
+
+/// The character at `at` in `bytes`, quoted, or the byte when it starts no
+/// UTF-8 character.
+fn bad_character(bytes: &[u8], at: usize) -> String {
+    let rest = bytes.get(at..).unwrap_or_default();
+    match rest
+        .utf8_chunks()
+        .next()
+        .and_then(|chunk| chunk.valid().chars().next())
+    {
+        Some(c) => quoted(&c.to_string(), 4),
+        None => format!("the byte {:#04X}", rest.first().copied().unwrap_or(0)),
     }
 }
 
@@ -482,7 +510,19 @@ fn read_values(raw: &[Option<&[u8]>; 9], token: &mut ParsedToken) {
             );
         }
         None => well_formed = false,
-        Some(_) => {}
+        Some(user) => {
+            // Raw ones are an unexpected character already; these came
+            // from percent-encoding.
+            let raw_user = raw[Param::DbUser as usize].unwrap_or_default();
+            let raw_control = raw_user.iter().any(|&b| b < 0x20 || b == 0x7f);
+            if !raw_control && user.chars().any(char::is_control) {
+                malformed(
+                    token,
+                    Param::DbUser,
+                    "has a control character, which no database user name has".to_owned(),
+                );
+            }
+        }
     }
     match token.value(Param::Algorithm) {
         Some("AWS4-HMAC-SHA256") => {}
@@ -686,7 +726,7 @@ fn decode(raw: &[u8], showable: bool) -> (Vec<u8>, Option<String>) {
         } else if b == b'+' {
             note(
                 &mut first_problem,
-                "a '+', which form encoding uses for a space; SigV4 writes a space as %20 and a plus sign as %2B".to_owned(),
+                "a '+', which RDS may read as a space (as form encoding writes one) or as a plus sign; SigV4 writes a space as %20 and a plus sign as %2B".to_owned(),
             );
         } else if !(is_unreserved(b) || b < 0x20 || b == 0x7f) {
             let text = if !showable {
@@ -846,7 +886,7 @@ mod tests {
     #[test]
     fn finds_each_kind_of_non_canonical_encoding() {
         for (user, expected) in [
-            ("jane+doe", "a '+', which form encoding uses for a space"),
+            ("jane+doe", "a '+', which RDS may read as a space"),
             ("jane doe", "a raw ' ', which SigV4 writes %20"),
             ("jane@x", "a raw '@', which SigV4 writes %40"),
             ("jane%2fx", "lower-case hex '%2f', which SigV4 writes '%2F'"),
