@@ -1023,6 +1023,21 @@ mod tests {
     }
 
     #[test]
+    fn finds_a_host_no_dns_name_has_and_a_user_with_a_control_character() {
+        let token = parse(TOKEN.replacen("mydb.", "my db,", 1).as_bytes()).unwrap();
+        assert_eq!(codes(&token), ["malformed_endpoint"]);
+        let message = token.shape_findings()[0].to_string();
+        assert!(
+            message.starts_with("the host has a character no DNS name has (' ');"),
+            "{message}"
+        );
+        let token = parse(TOKEN.replace("jane%20doe", "jane%0Adoe").as_bytes()).unwrap();
+        assert_eq!(codes(&token), ["malformed_parameter"]);
+        assert_eq!(token.username(), Some("jane\ndoe+x@y/z"));
+        assert!(token.resignable, "botocore signs such a name, so it can be checked");
+    }
+
+    #[test]
     fn saturates_an_expiry_with_too_many_digits() {
         let token = parse(
             TOKEN
