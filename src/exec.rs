@@ -163,7 +163,7 @@ fn mysql_args(target: &Target, family: MysqlFamily, allow_insecure: bool) -> Vec
         }
         MysqlFamily::Mariadb => {
             if !allow_insecure {
-                args.push("--ssl".into());
+                args.push("--ssl-verify-server-cert".into());
             }
         }
     }
@@ -339,7 +339,7 @@ mod tests {
                 "--host=db.example.com",
                 "--port=3306",
                 "--user=app",
-                "--ssl",
+                "--ssl-verify-server-cert",
                 "db"
             ]
         );

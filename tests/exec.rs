@@ -106,7 +106,7 @@ fn runs_mysql_and_mariadb_clients_with_their_own_tls_and_clear_text_flags() {
         .success();
     assert_eq!(
         read(&env, "mariadb-dump.args"),
-        format!("--host={RDS_HOST}\n--port=3306\n--user=jane_doe\n--ssl\napp\n")
+        format!("--host={RDS_HOST}\n--port=3306\n--user=jane_doe\n--ssl-verify-server-cert\napp\n")
     );
 }
 
@@ -120,7 +120,7 @@ fn tells_a_mariadb_client_named_mysql_by_its_version() {
         "mysql  Ver 15.1 Distrib 10.11.19-MariaDB, for debian-linux-gnu (x86_64)",
     );
     env.run(exec_args("3306", &["mysql"])).success();
-    assert!(read(&env, "mysql.args").ends_with("--user=jane_doe\n--ssl\n"));
+    assert!(read(&env, "mysql.args").ends_with("--user=jane_doe\n--ssl-verify-server-cert\n"));
 }
 
 #[test]
