@@ -400,3 +400,69 @@ fn servers_started_for_one_test_stop_and_leave_nothing_behind_when_dropped() {
         );
     }
 }
+
+/// `rds-auth-token exec` (or a format recipe) through `sh`, with the binary on PATH.
+fn recipe(servers: &Servers, db: Db, script: &str) -> Login {
+    let env = recipe_env(servers, db);
+    servers.login(db, || env.run_program("sh", ["-c", script]))
+}
+
+#[test]
+fn exec_logs_psql_in_with_tls_required() {
+    let servers = servers::shared();
+    recipe(
+        servers,
+        Db::Postgres,
+        r#"rds-auth-token exec --hostname "$DB_HOST" --port "$DB_PORT" --username iam_user --region "$REGION" \
+            -- psql -w -d postgres -tAc 'select current_user'"#,
+    )
+    .logged_in(None, &current_user(Db::Postgres));
+}
+
+#[test]
+fn exec_logs_the_mariadb_client_in_with_a_verified_tls_connection() {
+    let servers = servers::shared();
+    let script = format!(
+        r#"rds-auth-token exec --hostname "$DB_HOST" --port "$DB_PORT" --username iam_user --region "$REGION" \
+            -- mariadb --ssl-ca={} -N -B -e 'select current_user()'"#,
+        servers.ca_cert().display()
+    );
+    recipe(servers, Db::Mariadb, &script).logged_in(None, &current_user(Db::Mariadb));
+}
+
+#[test]
+fn the_pgpass_format_logs_in_through_libpqs_own_password_file() {
+    let servers = servers::shared();
+    recipe(
+        servers,
+        Db::Postgres,
+        r#"f="$HOME/pgpass"; umask 077
+           rds-auth-token --hostname "$DB_HOST" --port "$DB_PORT" --username iam_user --region "$REGION" --format pgpass > "$f"
+           PGPASSFILE="$f" psql -w "host=$DB_HOST port=$DB_PORT user=iam_user dbname=postgres sslmode=require" -tAc 'select current_user'"#,
+    )
+    .logged_in(None, &current_user(Db::Postgres));
+}
+
+#[test]
+fn the_uri_format_logs_in_through_libpqs_own_uri_parser() {
+    let servers = servers::shared();
+    recipe(
+        servers,
+        Db::Postgres,
+        r#"uri="$(rds-auth-token --hostname "$DB_HOST" --port "$DB_PORT" --username iam_user --region "$REGION" --format uri --engine postgres)"
+           psql -w "$uri" -tAc 'select current_user'"#,
+    )
+    .logged_in(None, &current_user(Db::Postgres));
+}
+
+#[test]
+fn the_env_format_logs_in_after_eval() {
+    let servers = servers::shared();
+    recipe(
+        servers,
+        Db::Postgres,
+        r#"eval "$(rds-auth-token --hostname "$DB_HOST" --port "$DB_PORT" --username iam_user --region "$REGION" --format env --engine postgres)"
+           PGSSLMODE=require psql -w -d postgres -tAc 'select current_user'"#,
+    )
+    .logged_in(None, &current_user(Db::Postgres));
+}
