@@ -450,7 +450,7 @@ fn the_uri_format_logs_in_through_libpqs_own_uri_parser() {
         servers,
         Db::Postgres,
         r#"uri="$(rds-auth-token --hostname "$DB_HOST" --port "$DB_PORT" --username iam_user --region "$REGION" --format uri --engine postgres)"
-           psql -w "$uri" -tAc 'select current_user'"#,
+           PGDATABASE=postgres psql -w "$uri" -tAc 'select current_user'"#,
     )
     .logged_in(None, &current_user(Db::Postgres));
 }

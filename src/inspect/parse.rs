@@ -1034,7 +1034,10 @@ mod tests {
         let token = parse(TOKEN.replace("jane%20doe", "jane%0Adoe").as_bytes()).unwrap();
         assert_eq!(codes(&token), ["malformed_parameter"]);
         assert_eq!(token.username(), Some("jane\ndoe+x@y/z"));
-        assert!(token.resignable, "botocore signs such a name, so it can be checked");
+        assert!(
+            token.resignable,
+            "botocore signs such a name, so it can be checked"
+        );
     }
 
     #[test]
