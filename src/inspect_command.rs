@@ -114,7 +114,7 @@ fn resolve_credentials(
                 .map(|r| r.name)
             })
             .ok_or("no region to get credentials in; pass --region")?;
-        credentials::resolve(&profiles, &region, SystemTime::now())
+        credentials::resolve(&profiles, &region, SystemTime::now(), &options.chain)
             .await
             .map_err(|err| err.to_string())
     })

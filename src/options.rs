@@ -1,14 +1,16 @@
 //! Parsed flags turned into checked values, once; nothing downstream looks at raw strings.
 
 use std::ffi::{OsStr, OsString};
-use std::time::SystemTime;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
 
 use anyhow::{anyhow, Result};
+use rds_auth_token::credentials::ChainSettings;
 use rds_auth_token::endpoint::validate_hostname;
 use rds_auth_token::inspect::Expected;
 use rds_auth_token::{region, ExpiresIn, Username};
 
-use crate::cli::{Cli, Command, ExecArgs, InspectArgs, TokenArgs};
+use crate::cli::{Cli, Command, ExecArgs, GlobalArgs, InspectArgs, TokenArgs};
 use crate::engine::Engine;
 use crate::format::Output;
 
@@ -28,7 +30,10 @@ impl Request {
     /// A one-line message that names the flag and the fix.
     pub fn from_cli(cli: Cli) -> Result<Request> {
         match cli.command {
-            Some(Command::Inspect(args)) => Ok(Request::Inspect(InspectOptions::from_args(args)?)),
+            Some(Command::Inspect(args)) => {
+                let chain = chain_settings(&cli.global)?;
+                Ok(Request::Inspect(InspectOptions::from_args(args, chain)?))
+            }
             _ => Ok(Request::Token(Options::from_cli(cli)?)),
         }
     }
@@ -51,6 +56,8 @@ pub struct TokenOptions {
     pub profile: Option<String>,
     pub expires_in: ExpiresIn,
     pub debug: bool,
+    /// How credentials are fetched: the AWS CLI's global options.
+    pub chain: ChainSettings,
 }
 
 /// What to do with the token.
@@ -73,6 +80,8 @@ pub struct InspectOptions {
     pub profile: Option<String>,
     /// `--at`: the time to judge the token at, instead of now.
     pub at: Option<SystemTime>,
+    /// How credentials are fetched for `--verify`.
+    pub chain: ChainSettings,
 }
 
 /// Where the token to inspect comes from.
@@ -100,9 +109,10 @@ impl Options {
     /// # Errors
     /// A one-line message that names the flag and the fix.
     pub fn from_cli(cli: Cli) -> Result<Options> {
+        let chain = chain_settings(&cli.global)?;
         match cli.command {
             None => {
-                let token = TokenOptions::from_args(cli.token)?;
+                let token = TokenOptions::from_args(cli.token, chain)?;
                 let engine = cli.engine.or_else(|| Engine::from_port(token.port));
                 let output = Output::new(cli.format, engine, token.port)?;
                 Ok(Options {
@@ -128,7 +138,7 @@ impl Options {
                     ));
                 }
                 Ok(Options {
-                    token: TokenOptions::from_args(token)?,
+                    token: TokenOptions::from_args(token, chain)?,
                     action: Action::Exec(ExecOptions {
                         client,
                         engine,
@@ -142,7 +152,7 @@ impl Options {
 }
 
 impl TokenOptions {
-    fn from_args(args: TokenArgs) -> Result<TokenOptions> {
+    fn from_args(args: TokenArgs, chain: ChainSettings) -> Result<TokenOptions> {
         let hostname = utf8("--hostname", &required("--hostname", args.hostname)?)?;
         validate_hostname(&hostname)?;
         let port = parse_port(&utf8("--port", &required("--port", args.port)?)?)?;
@@ -174,12 +184,13 @@ impl TokenOptions {
             profile,
             expires_in,
             debug: args.debug,
+            chain,
         })
     }
 }
 
 impl InspectOptions {
-    fn from_args(args: InspectArgs) -> Result<InspectOptions> {
+    fn from_args(args: InspectArgs, chain: ChainSettings) -> Result<InspectOptions> {
         let input = match args.token {
             Some(dash) if dash == "-" => TokenInput::Stdin { asked: true },
             Some(token) => TokenInput::Argument(os_bytes(token)),
@@ -238,8 +249,61 @@ impl InspectOptions {
             },
             profile,
             at,
+            chain,
         })
     }
+}
+
+/// The AWS CLI's global options that change how credentials are fetched,
+/// checked; the ones that only shape the AWS CLI's own output are accepted
+/// and have no effect, as on the AWS CLI's token.
+fn chain_settings(global: &GlobalArgs) -> Result<ChainSettings> {
+    if global.no_verify_ssl {
+        return Err(anyhow!(
+            "--no-verify-ssl is refused: without verification anyone in the middle could hand us credentials; \
+             trust a TLS-inspecting proxy's CA with --ca-bundle FILE or AWS_CA_BUNDLE instead"
+        ));
+    }
+    if global.no_sign_request {
+        return Err(anyhow!(
+            "--no-sign-request is refused: a token is a signature made with AWS credentials; leave the flag out"
+        ));
+    }
+    if let Some(url) = &global.endpoint_url {
+        let url = utf8("--endpoint-url", url)?;
+        if url::Url::parse(&url).map_or(true, |u| u.host_str().is_none()) {
+            return Err(anyhow!(
+                "--endpoint-url {url:?} is not a URL; pass one like https://rds.us-east-1.amazonaws.com (it does not change the token)"
+            ));
+        }
+    }
+    let timeout = |flag: &str, value: &Option<OsString>| -> Result<Option<Duration>> {
+        value
+            .as_deref()
+            .map(|v| {
+                let v = utf8(flag, v)?;
+                v.parse::<u32>().map(|s| Duration::from_secs(s.into())).map_err(|_| {
+                    anyhow!("{flag} {v:?} is not a number of seconds; pass a whole number, 0 to wait for ever")
+                })
+            })
+            .transpose()
+    };
+    let ca_bundle = match &global.ca_bundle {
+        Some(path) if path.is_empty() => {
+            return Err(anyhow!(
+                "--ca-bundle is empty; pass a PEM file of CA certificates, or leave the flag out"
+            ))
+        }
+        path => path.as_ref().map(PathBuf::from),
+    };
+    Ok(ChainSettings::new()
+        .ca_bundle(ca_bundle)
+        .connect_timeout(timeout(
+            "--cli-connect-timeout",
+            &global.cli_connect_timeout,
+        )?)
+        .read_timeout(timeout("--cli-read-timeout", &global.cli_read_timeout)?)
+        .no_cache(global.no_cache))
 }
 
 #[cfg(unix)]
