@@ -33,7 +33,10 @@ use aws_runtime::env_config::file::EnvConfigFiles;
 use aws_types::os_shim_internal::{Env, Fs};
 use aws_types::region::Region;
 
-use crate::lazy_provider::LazyProvider;
+mod http_client;
+mod lazy_provider;
+
+use lazy_provider::LazyProvider;
 
 /// Where the profile name came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -345,7 +348,7 @@ pub async fn resolve(
     // TLS set-up happens, unless a provider goes to the network.
     let provider_config = ProviderConfig::default()
         .with_region(Some(Region::new(region.to_owned())))
-        .with_http_client(crate::http_client::LazyHttpsClient::new());
+        .with_http_client(http_client::LazyHttpsClient::new());
     // Each provider after the environment is built only when the chain
     // reaches it: building some of them constructs an STS client.
     let imds = ImdsLimits::read(profiles, &env);
