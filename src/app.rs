@@ -7,7 +7,9 @@ use std::time::SystemTime;
 use clap::error::ErrorKind;
 use clap::Parser;
 use rds_auth_token::credentials::{self, Profiles};
-use rds_auth_token::{region, rfc3339, AuthToken, AuthTokenConfig};
+use rds_auth_token::{
+    region, rfc3339, AuthToken, AuthTokenConfig, TokenLifetime, MIN_CREDENTIAL_LIFETIME,
+};
 
 use crate::cli::Cli;
 use crate::exec::{self, Launch, Target};
@@ -78,6 +80,7 @@ where
                 username: target.username,
                 region: &made.region,
                 expires_at: made.expires_at,
+                credential_expiration: made.credential_expiration,
             };
             write_stdout(
                 &format::render(output, &issued, SystemTime::now()),
@@ -110,6 +113,8 @@ struct Made {
     token: AuthToken,
     region: String,
     expires_at: SystemTime,
+    /// When the credentials that signed it expire, if they do.
+    credential_expiration: Option<SystemTime>,
 }
 
 async fn generate(options: &TokenOptions) -> Result<Made, Failure> {
@@ -140,9 +145,26 @@ async fn generate(options: &TokenOptions) -> Result<Made, Failure> {
         );
     }
 
-    let resolved = credentials::resolve(&profiles, &region.name, SystemTime::now(), &options.chain)
-        .await
-        .map_err(Failure::runtime)?;
+    let mut resolved =
+        credentials::resolve(&profiles, &region.name, SystemTime::now(), &options.chain)
+            .await
+            .map_err(Failure::runtime)?;
+    let mut signed_at = SystemTime::now();
+    let mut lifetime = lifetime_with(&resolved, options, signed_at);
+    if matches!(lifetime, TokenLifetime::CredentialsExpiring { .. }) {
+        // Too close to expiry to sign with: fetch them again, past any cache.
+        debug(format_args!(
+            "credentials from {} expire within {} seconds; fetching them again",
+            resolved.source(),
+            MIN_CREDENTIAL_LIFETIME.as_secs()
+        ));
+        let fresh = options.chain.clone().no_cache(true);
+        resolved = credentials::resolve(&profiles, &region.name, SystemTime::now(), &fresh)
+            .await
+            .map_err(Failure::runtime)?;
+        signed_at = SystemTime::now();
+        lifetime = lifetime_with(&resolved, options, signed_at);
+    }
     let creds = resolved.credentials();
     debug(format_args!(
         "credentials from {} (profile '{}' from {}): access key {}, session token {}, expire {}",
@@ -157,37 +179,64 @@ async fn generate(options: &TokenOptions) -> Result<Made, Failure> {
         },
         creds.expiry().map_or_else(|| "never".to_owned(), rfc3339),
     ));
+    let expires_in = match lifetime {
+        TokenLifetime::AsAsked(expires_in) => expires_in,
+        TokenLifetime::Shortened { expires_in, asked } => {
+            eprintln!(
+                "rds-auth-token: warning: the credentials expire at {}, so the token is valid for {} seconds, not {}",
+                creds.expiry().map_or_else(String::new, rfc3339),
+                expires_in.as_secs(),
+                asked.as_secs(),
+            );
+            expires_in
+        }
+        TokenLifetime::CredentialsExpiring { left } => {
+            return Err(Failure::runtime(anyhow::anyhow!(
+                "the credentials from {} expire at {}, {} seconds from now, too soon for a token to be of use, and fetching them again gave no later ones; refresh them at their source (for IAM Identity Center: aws sso login) and try again",
+                resolved.source(),
+                creds.expiry().map_or_else(String::new, rfc3339),
+                left.as_secs(),
+            )));
+        }
+    };
 
     let config = AuthTokenConfig::builder()
         .hostname(&options.hostname)
         .port(options.port)
         .username(options.username.as_str())
         .region(&region.name)
-        .expires_in_secs(options.expires_in.as_secs())
+        .expires_in_secs(expires_in.as_secs())
         .build()
         .map_err(Failure::usage)?;
-    let signed_at = SystemTime::now();
     let token = config
         .generate(creds, signed_at)
         .map_err(Failure::runtime)?;
-    let expires_at = signed_at + options.expires_in.as_duration();
+    let expires_at = signed_at + expires_in.as_duration();
     debug(format_args!(
         "signed at {} for {} seconds, expires at {}",
         rfc3339(signed_at),
-        options.expires_in.as_secs(),
+        expires_in.as_secs(),
         rfc3339(expires_at),
     ));
-    if let Some(cred_expiry) = creds.expiry().filter(|e| *e < expires_at) {
-        eprintln!(
-            "rds-auth-token: warning: the credentials expire at {}, before the token does; the token stops working then",
-            rfc3339(cred_expiry)
-        );
-    }
     Ok(Made {
         token,
         region: region.name,
         expires_at,
+        credential_expiration: creds.expiry(),
     })
+}
+
+/// How long a token signed at `signed_at` with `resolved` may live.
+fn lifetime_with(
+    resolved: &credentials::ResolvedCredentials,
+    options: &TokenOptions,
+    signed_at: SystemTime,
+) -> TokenLifetime {
+    TokenLifetime::new(
+        options.expires_in,
+        resolved.credentials().expiry(),
+        signed_at,
+    )
 }
 
 /// Writes the output in one write. A closed stdout (`| true`) is not an

@@ -14,7 +14,8 @@ pub enum Format {
     /// The bare token and a newline.
     Token,
     /// One JSON object: token, hostname, port, username, region, expiration
-    /// (RFC 3339 UTC) and seconds left.
+    /// (RFC 3339 UTC), seconds left, and credential_expiration (when the
+    /// credentials expire, or null).
     Json,
     /// Shell `export` lines for the engine's client variables, for
     /// `eval "$(rds-auth-token ... --format env)"`.
@@ -62,6 +63,8 @@ pub struct Issued<'a> {
     pub username: &'a str,
     pub region: &'a str,
     pub expires_at: SystemTime,
+    /// When the credentials that signed the token expire, if they do.
+    pub credential_expiration: Option<SystemTime>,
 }
 
 /// The formats that differ by engine were asked for without one.
@@ -90,7 +93,12 @@ pub fn render(output: Output, issued: &Issued, now: SystemTime) -> String {
             json_string(&mut out, issued.region);
             out.push_str(",\"expiration\":");
             json_string(&mut out, &rfc3339(issued.expires_at));
-            let _ = write!(out, ",\"expires_in\":{left}}}");
+            let _ = write!(out, ",\"expires_in\":{left},\"credential_expiration\":");
+            match issued.credential_expiration {
+                Some(at) => json_string(&mut out, &rfc3339(at)),
+                None => out.push_str("null"),
+            }
+            out.push('}');
         }
         Output::Env(engine) => {
             let port = issued.port.to_string();

@@ -39,6 +39,7 @@ mod encoding;
 pub mod endpoint;
 mod error;
 pub mod inspect;
+mod lifetime;
 pub mod region;
 mod signer;
 mod token;
@@ -50,6 +51,7 @@ pub use error::Error;
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
+pub use lifetime::{TokenLifetime, MIN_CREDENTIAL_LIFETIME};
 pub use signer::{
     AuthTokenConfig, AuthTokenConfigBuilder, ExpiresIn, TokenSigner, ACTION, SERVICE,
 };

@@ -53,7 +53,7 @@ fn json_holds_the_token_and_what_it_was_made_for() {
     let lines: Vec<&str> = fields.lines().collect();
     assert_eq!(
         lines[0],
-        "['expiration', 'expires_in', 'hostname', 'port', 'region', 'token', 'username']"
+        "['credential_expiration', 'expiration', 'expires_in', 'hostname', 'port', 'region', 'token', 'username']"
     );
     let parts: Vec<&str> = lines[1].split(' ').collect();
     assert_eq!(&parts[..4], [RDS_HOST, "5432", "jane_doe", "us-east-1"]);

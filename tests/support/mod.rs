@@ -7,6 +7,7 @@
 //! and stderr.
 #![allow(dead_code)]
 
+pub mod faketime;
 pub mod http;
 pub mod moto;
 #[cfg(unix)]
