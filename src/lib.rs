@@ -35,14 +35,12 @@
 //! ```
 
 pub mod credentials;
-mod encoding;
 pub mod endpoint;
 mod error;
 pub mod inspect;
 mod lifetime;
 pub mod region;
-mod signer;
-mod token;
+pub mod token;
 mod username;
 
 pub use error::Error;
@@ -52,10 +50,10 @@ pub use error::Error;
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
 pub use lifetime::{TokenLifetime, MIN_CREDENTIAL_LIFETIME};
-pub use signer::{
-    AuthTokenConfig, AuthTokenConfigBuilder, ExpiresIn, TokenSigner, ACTION, SERVICE,
+pub use token::{
+    AuthToken, AuthTokenConfig, AuthTokenConfigBuilder, ExpiresIn, Presignable, TokenSigner,
+    ACTION, SERVICE,
 };
-pub use token::AuthToken;
 pub use username::Username;
 
 /// `time` as RFC 3339 UTC to the second, e.g. `2026-11-22T01:21:07Z`.

@@ -8,7 +8,7 @@ use super::finding::{Finding, HostKind};
 use super::parse::ParsedToken;
 use crate::endpoint::region_from_hostname;
 use crate::region::is_region_name;
-use crate::signer::{ExpiresIn, ACTION, SERVICE};
+use crate::token::{ExpiresIn, ACTION, SERVICE};
 
 /// What the user meant to connect to: each value that is set is compared
 /// with the token's.

@@ -5,7 +5,7 @@ use aws_credential_types::Credentials;
 
 use super::finding::{Finding, SessionTokenDifference};
 use super::parse::{system_time, Param, ParsedToken};
-use crate::signer::{AuthTokenConfig, TokenSigner, ACTION, SERVICE};
+use crate::token::{AuthTokenConfig, TokenSigner, ACTION, SERVICE};
 
 /// What became of the signature.
 #[derive(Debug, Clone, PartialEq, Eq)]
