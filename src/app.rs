@@ -183,10 +183,8 @@ async fn generate(options: &TokenOptions) -> Result<Made, Failure> {
         TokenLifetime::AsAsked(expires_in) => expires_in,
         TokenLifetime::Shortened { expires_in, asked } => {
             eprintln!(
-                "rds-auth-token: warning: the credentials expire at {}, so the token is valid for {} seconds, not {}",
+                "rds-auth-token: warning: the credentials expire at {}, so the token is valid for {expires_in} seconds, not {asked}",
                 creds.expiry().map_or_else(String::new, rfc3339),
-                expires_in.as_secs(),
-                asked.as_secs(),
             );
             expires_in
         }
@@ -205,17 +203,16 @@ async fn generate(options: &TokenOptions) -> Result<Made, Failure> {
         .port(options.port)
         .username(options.username.as_str())
         .region(&region.name)
-        .expires_in_secs(expires_in.as_secs())
+        .expires_in_secs(expires_in)
         .build()
         .map_err(Failure::usage)?;
     let token = config
         .generate(creds, signed_at)
         .map_err(Failure::runtime)?;
-    let expires_at = signed_at + expires_in.as_duration();
+    let expires_at = signed_at + std::time::Duration::from_secs(expires_in);
     debug(format_args!(
-        "signed at {} for {} seconds, expires at {}",
+        "signed at {} for {expires_in} seconds, expires at {}",
         rfc3339(signed_at),
-        expires_in.as_secs(),
         rfc3339(expires_at),
     ));
     Ok(Made {
@@ -233,7 +230,7 @@ fn lifetime_with(
     signed_at: SystemTime,
 ) -> TokenLifetime {
     TokenLifetime::new(
-        options.expires_in,
+        options.expires_in.as_secs(),
         resolved.credentials().expiry(),
         signed_at,
     )

@@ -44,6 +44,16 @@ pub enum Error {
     ExpiresInZero,
     #[error("--expires-in {0} is above 900 seconds; RDS refuses such tokens (\"PAM authentication failed\"), pass at most 900")]
     ExpiresInTooLong(u64),
+    #[error("--expires-in {secs} is above {max} seconds, the longest {service} accepts; pass at most {max}")]
+    ExpiresInAbove {
+        secs: u64,
+        max: u64,
+        service: &'static str,
+    },
+    #[error("--hostname {0} is not an Aurora DSQL endpoint (<id>.dsql.<region>.on.aws), so it names no region; pass --region")]
+    DsqlHostnameWithoutRegion(Shown),
+    #[error("{flag} {value} is not a valid name; pass 1 to 40 letters, digits and hyphens, as AWS names caches, clusters and users")]
+    InvalidName { flag: &'static str, value: Shown },
     #[error("{0} is required; pass it to the builder")]
     MissingField(&'static str),
     #[error("could not sign the token: {0}")]

@@ -8,8 +8,6 @@
 
 use std::time::{Duration, SystemTime};
 
-use crate::ExpiresIn;
-
 /// Credentials with less time left than this are too close to expiry to
 /// sign with: refresh them first.
 pub const MIN_CREDENTIAL_LIFETIME: Duration = Duration::from_secs(60);
@@ -17,14 +15,15 @@ pub const MIN_CREDENTIAL_LIFETIME: Duration = Duration::from_secs(60);
 /// How long a token signed at a given time may live.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenLifetime {
-    /// The validity asked for: the credentials outlive it (or never expire).
-    AsAsked(ExpiresIn),
+    /// The validity asked for, in seconds: the credentials outlive it (or
+    /// never expire).
+    AsAsked(u64),
     /// Cut short to end when the credentials expire.
     Shortened {
-        /// The validity to sign for, whole seconds up to the credentials' expiry.
-        expires_in: ExpiresIn,
-        /// The validity that was asked for.
-        asked: ExpiresIn,
+        /// The validity to sign for: whole seconds up to the credentials' expiry.
+        expires_in: u64,
+        /// The validity that was asked for, in seconds.
+        asked: u64,
     },
     /// The credentials expire within [`MIN_CREDENTIAL_LIFETIME`] of signing
     /// (or already have): refresh them instead of signing.
@@ -35,25 +34,24 @@ pub enum TokenLifetime {
 }
 
 impl TokenLifetime {
-    /// The lifetime of a token valid for `asked`, signed at `signed_at` with
-    /// credentials that expire at `credentials_expiry` (`None`: never).
+    /// The lifetime of a token valid for `asked` seconds (any kind's: DSQL
+    /// tokens may ask for a week), signed at `signed_at` with credentials
+    /// that expire at `credentials_expiry` (`None`: never).
     ///
     /// # Example
     /// ```
     /// use std::time::{Duration, UNIX_EPOCH};
-    /// use rds_auth_token::{ExpiresIn, TokenLifetime};
+    /// use rds_auth_token::TokenLifetime;
     ///
     /// let signed_at = UNIX_EPOCH + Duration::from_secs(1_795_310_467);
-    /// let asked = ExpiresIn::MAX;
     /// let expiry = Some(signed_at + Duration::from_secs(300));
     /// assert_eq!(
-    ///     TokenLifetime::new(asked, expiry, signed_at),
-    ///     TokenLifetime::Shortened { expires_in: ExpiresIn::from_secs(300)?, asked },
+    ///     TokenLifetime::new(900, expiry, signed_at),
+    ///     TokenLifetime::Shortened { expires_in: 300, asked: 900 },
     /// );
-    /// # Ok::<(), rds_auth_token::Error>(())
     /// ```
     pub fn new(
-        asked: ExpiresIn,
+        asked: u64,
         credentials_expiry: Option<SystemTime>,
         signed_at: SystemTime,
     ) -> TokenLifetime {
@@ -64,19 +62,18 @@ impl TokenLifetime {
         if left < MIN_CREDENTIAL_LIFETIME {
             return TokenLifetime::CredentialsExpiring { left };
         }
-        if left >= asked.as_duration() {
+        if left.as_secs() >= asked {
             return TokenLifetime::AsAsked(asked);
         }
-        match ExpiresIn::from_secs(left.as_secs()) {
-            Ok(expires_in) => TokenLifetime::Shortened { expires_in, asked },
-            // `left` is at least a minute and less than `asked`, so this
-            // cannot happen; fall back to the safe answer.
-            Err(_) => TokenLifetime::CredentialsExpiring { left },
+        TokenLifetime::Shortened {
+            expires_in: left.as_secs(),
+            asked,
         }
     }
 
-    /// The validity to sign for, unless the credentials are too close to expiry.
-    pub fn expires_in(self) -> Option<ExpiresIn> {
+    /// The validity to sign for, in seconds, unless the credentials are too
+    /// close to expiry.
+    pub fn expires_in(self) -> Option<u64> {
         match self {
             TokenLifetime::AsAsked(expires_in) | TokenLifetime::Shortened { expires_in, .. } => {
                 Some(expires_in)
@@ -95,23 +92,19 @@ mod tests {
         UNIX_EPOCH + Duration::from_secs(1_795_310_467 + secs)
     }
 
-    fn secs(n: u64) -> ExpiresIn {
-        ExpiresIn::from_secs(n).unwrap()
-    }
-
     #[test]
     fn keeps_the_asked_validity_for_credentials_that_never_expire_or_outlive_it() {
         assert_eq!(
-            TokenLifetime::new(secs(900), None, at(0)),
-            TokenLifetime::AsAsked(secs(900))
+            TokenLifetime::new(900, None, at(0)),
+            TokenLifetime::AsAsked(900)
         );
         assert_eq!(
-            TokenLifetime::new(secs(900), Some(at(900)), at(0)),
-            TokenLifetime::AsAsked(secs(900))
+            TokenLifetime::new(900, Some(at(900)), at(0)),
+            TokenLifetime::AsAsked(900)
         );
         assert_eq!(
-            TokenLifetime::new(secs(120), Some(at(121)), at(0)),
-            TokenLifetime::AsAsked(secs(120))
+            TokenLifetime::new(120, Some(at(121)), at(0)),
+            TokenLifetime::AsAsked(120)
         );
     }
 
@@ -119,33 +112,33 @@ mod tests {
     fn cuts_the_validity_to_whole_seconds_before_the_credentials_expire() {
         let expiry = at(899) + Duration::from_millis(999);
         assert_eq!(
-            TokenLifetime::new(secs(900), Some(expiry), at(0)),
+            TokenLifetime::new(900, Some(expiry), at(0)),
             TokenLifetime::Shortened {
-                expires_in: secs(899),
-                asked: secs(900)
+                expires_in: 899,
+                asked: 900
             }
         );
         assert_eq!(
-            TokenLifetime::new(secs(900), Some(at(60)), at(0)).expires_in(),
-            Some(secs(60))
+            TokenLifetime::new(900, Some(at(60)), at(0)).expires_in(),
+            Some(60)
         );
     }
 
     #[test]
     fn refuses_credentials_with_less_than_a_minute_left_or_already_expired() {
         assert_eq!(
-            TokenLifetime::new(secs(900), Some(at(59)), at(0)),
+            TokenLifetime::new(900, Some(at(59)), at(0)),
             TokenLifetime::CredentialsExpiring {
                 left: Duration::from_secs(59)
             }
         );
         assert_eq!(
-            TokenLifetime::new(secs(30), Some(at(59)), at(0)).expires_in(),
+            TokenLifetime::new(30, Some(at(59)), at(0)).expires_in(),
             None,
             "even a short token needs credentials that last a minute"
         );
         assert_eq!(
-            TokenLifetime::new(secs(900), Some(at(0)), at(10)),
+            TokenLifetime::new(900, Some(at(0)), at(10)),
             TokenLifetime::CredentialsExpiring {
                 left: Duration::ZERO
             }

@@ -1,0 +1,54 @@
+//! The names ElastiCache and MemoryDB tokens carry: a cache or cluster name
+//! and a user id, each 1 to 40 letters, digits and hyphens.
+
+use crate::error::{Error, Shown};
+
+/// The longest name AWS gives a cache, cluster or user.
+const MAX_LEN: usize = 40;
+
+/// Checks `value` as the name `flag` takes.
+///
+/// # Errors
+/// [`Error::InvalidName`], naming `flag`.
+pub(crate) fn check(flag: &'static str, value: &str) -> Result<(), Error> {
+    let ok = (1..=MAX_LEN).contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::InvalidName {
+            flag,
+            value: Shown::new(value),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn takes_letters_digits_and_hyphens_up_to_40() {
+        for ok in ["a", "my-cache-01", "A1-b2", &"x".repeat(40)] {
+            assert_eq!(check("--cache-name", ok), Ok(()), "{ok}");
+        }
+    }
+
+    #[test]
+    fn refuses_empty_long_and_other_characters() {
+        for bad in [
+            "",
+            &"x".repeat(41),
+            "my_cache",
+            "my.cache",
+            "a b",
+            "é",
+            "a/b",
+        ] {
+            let err = check("--user-id", bad).unwrap_err();
+            assert!(err.to_string().starts_with("--user-id '"), "{bad}: {err}");
+        }
+    }
+}
