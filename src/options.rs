@@ -450,7 +450,7 @@ mod tests {
         let cli = Cli::try_parse_from(["rds-auth-token", "inspect"].iter().chain(args)).unwrap();
         match Request::from_cli(cli)? {
             Request::Inspect(options) => Ok(options),
-            Request::Token(_) => panic!("expected inspect"),
+            Request::Token(_) | Request::CacheClear => panic!("expected inspect"),
         }
     }
 
