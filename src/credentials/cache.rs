@@ -578,7 +578,15 @@ struct Entry {
 /// Reads a cache file; `None` when it is missing, too large, not a regular
 /// file or not a JSON object.
 fn read_entry(path: &Path) -> Option<Entry> {
-    let mut file = fs::File::open(path).ok()?;
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        // A FIFO in place of the file must not block the read.
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let mut file = options.open(path).ok()?;
     let meta = file.metadata().ok()?;
     if !meta.is_file() || meta.len() > MAX_FILE_LEN {
         return None;
@@ -690,6 +698,88 @@ mod tests {
         assert_eq!(
             sso.botocore_args(),
             r#"{"accountId":"1","roleName":"r","sessionName":"n"}"#
+        );
+    }
+
+    fn profile(pairs: &[(&str, &str)]) -> Profile {
+        use aws_config::profile::Property;
+        let properties = pairs
+            .iter()
+            .map(|(k, v)| {
+                (
+                    (*k).to_owned(),
+                    Property::new((*k).to_owned(), (*v).to_owned()),
+                )
+            })
+            .collect();
+        Profile::new("p", properties)
+    }
+
+    // The expected names were printed by botocore 1.43's own fetchers
+    // (tests/reference/botocore_cache.py key ...).
+    #[test]
+    fn names_the_files_as_botocores_fetchers_do() {
+        let key =
+            |pairs: &[(&str, &str)]| CacheKey::for_profile(&profile(pairs)).map(|k| k.file_stem());
+        assert_eq!(
+            key(&[
+                ("role_arn", "arn:aws:iam::123456789012:role/r"),
+                ("source_profile", "base"),
+                ("external_id", "x\"é"),
+                ("duration_seconds", "3600"),
+                ("mfa_serial", "arn:aws:iam::123456789012:mfa/j"),
+                ("role_session_name", ""),
+            ])
+            .as_deref(),
+            Some("58891448991fd6475db229b279b5b313fde5430c")
+        );
+        assert_eq!(
+            key(&[
+                ("role_arn", "arn:aws:iam::123456789012:role/db-connect"),
+                ("credential_source", "Environment"),
+                ("role_session_name", "jane"),
+            ])
+            .as_deref(),
+            Some("e9c9e101d97096cf5b2db5a203546bdcd91e9c8d")
+        );
+        assert_eq!(
+            key(&[("role_arn", "arn:x"), ("web_identity_token_file", "/t")]).as_deref(),
+            Some("059f43cb60278a87957ef1d96225ec1a3b1d0169")
+        );
+        assert_eq!(
+            key(&[
+                ("sso_session", "s"),
+                ("sso_start_url", "https://x"),
+                ("sso_account_id", "1"),
+                ("sso_role_name", "r"),
+            ])
+            .as_deref(),
+            Some("c5a16f1e78f48dca91be86ba2e308f4d622bae1b")
+        );
+        assert_eq!(
+            key(&[
+                ("sso_start_url", "https://d-0123456789.awsapps.com/start"),
+                ("sso_region", "us-east-1"),
+                ("sso_account_id", "123456789012"),
+                ("sso_role_name", "DbConnect"),
+            ])
+            .as_deref(),
+            Some("69caba5b33cb330dde9b5a730faa912b487e2cab")
+        );
+    }
+
+    #[test]
+    fn caches_nothing_for_profiles_that_fetch_nothing_over_the_network() {
+        let key = |pairs: &[(&str, &str)]| CacheKey::for_profile(&profile(pairs));
+        assert_eq!(
+            key(&[("aws_access_key_id", "A"), ("aws_secret_access_key", "S")]),
+            None
+        );
+        assert_eq!(key(&[("credential_process", "/bin/creds")]), None);
+        assert_eq!(key(&[("credential_source", "Ec2InstanceMetadata")]), None);
+        assert_eq!(
+            key(&[("sso_account_id", "1"), ("sso_role_name", "r")]),
+            None
         );
     }
 
