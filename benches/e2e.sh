@@ -5,7 +5,8 @@
 #   RUNS=3 CLI_RUNS=1 bash benches/e2e.sh   # smoke check, as CI runs it
 #
 # Times the release binary (scripts/build-release) with credentials from the
-# environment and from a profile in a shared credentials file, the bare
+# environment, from a profile in a shared credentials file, and from the
+# credential cache for an assume-role and an IAM Identity Center profile, the bare
 # signer with no provider chain (examples/static_credentials.rs), and, when
 # it is installed, `aws rds generate-db-auth-token` with the same inputs, in
 # the same run. Reports median wall time (hyperfine), peak resident memory
@@ -33,6 +34,39 @@ key=AKIAIOSFODNN7EXAMPLE
 secret=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
 printf '[bench]\naws_access_key_id = %s\naws_secret_access_key = %s\n' "$key" "$secret" \
   > "$work/home/.aws/credentials"
+# Credentials the AWS CLI (or this tool) cached for an assume-role and an
+# IAM Identity Center profile, under botocore's keys: a token from them makes
+# no request. Neither STS nor the SSO portal is reachable from here, so a
+# miss fails the check below instead of being timed.
+cat >"$work/home/.aws/config" <<'CONFIG'
+[profile cached-role]
+role_arn = arn:aws:iam::123456789012:role/db-connect
+source_profile = bench
+role_session_name = bench
+
+[profile cached-sso]
+sso_session = bench-sso
+sso_account_id = 123456789012
+sso_role_name = DbConnect
+
+[sso-session bench-sso]
+sso_region = us-east-1
+sso_start_url = https://d-0123456789.awsapps.com/start
+CONFIG
+python3 - "$work/home/.aws/cli/cache" <<'PY'
+import hashlib, json, os, sys
+folder = sys.argv[1]
+os.makedirs(folder, mode=0o700, exist_ok=True)
+entry = {"Credentials": {"AccessKeyId": "ASIABENCHCACHED00001", "SecretAccessKey": "benchCachedSecret/0123456789abcdefghijkl",
+                         "SessionToken": "benchCachedSessionToken", "Expiration": "2099-01-01T00:00:00Z"}}
+# botocore's _create_cache_key: assume-role hashes json.dumps(args, sort_keys=True),
+# SSO the same with separators=(",", ":").
+role = json.dumps({"RoleArn": "arn:aws:iam::123456789012:role/db-connect", "RoleSessionName": "bench"}, sort_keys=True)
+sso = json.dumps({"accountId": "123456789012", "roleName": "DbConnect", "sessionName": "bench-sso"}, sort_keys=True, separators=(",", ":"))
+for args in (role, sso):
+    with open(os.path.join(folder, hashlib.sha1(args.encode()).hexdigest() + ".json"), "w") as f:
+        json.dump(entry, f)
+PY
 args="--hostname mydb.123456789012.us-east-1.rds.amazonaws.com --port 5432 --username jane_doe"
 base_env=(env -i "PATH=$PATH" "HOME=$work/home" AWS_EC2_METADATA_DISABLED=true)
 env_keys=("AWS_ACCESS_KEY_ID=$key" "AWS_SECRET_ACCESS_KEY=$secret")
@@ -46,6 +80,8 @@ fi
 cases=(
   "environment credentials|env|$bin $args"
   "profile credentials|profile|$bin $args --profile bench"
+  "cached assume-role credentials|profile|$bin $args --profile cached-role"
+  "cached SSO credentials|profile|$bin $args --profile cached-sso"
   "bare signer, no chain|env|$bare"
 )
 if [[ -n $aws_cli ]]; then
@@ -62,7 +98,11 @@ for entry in "${cases[@]}"; do
   IFS='|' read -r name which cmd <<<"$entry"
   runs=$RUNS
   [[ $cmd == aws\ * ]] && runs=$CLI_RUNS
-  # Check it works before timing it.
+  # Check it works before timing it (and that a cached case hits the cache).
+  if [[ $name == cached* ]]; then
+    run_env "$which" $cmd --debug 2>&1 >/dev/null | grep -q ', from the cache$' ||
+      { echo "e2e: $name: the credentials did not come from the cache" >&2; exit 1; }
+  fi
   run_env "$which" $cmd >/dev/null
   run_env "$which" hyperfine --shell=none --warmup $((runs < 20 ? 1 : 20)) --runs "$runs" \
     --export-json "$work/h.json" --style none "$cmd" >/dev/null
@@ -100,6 +140,8 @@ print()
 budget = [
     ("environment credentials", 2.0, 4.0),
     ("profile credentials", 3.0, 4.0),
+    ("cached assume-role credentials", 3.0, 4.0),
+    ("cached SSO credentials", 3.0, 4.0),
 ]
 for name, ms, mib in budget:
     t, kib = data[name]

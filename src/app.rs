@@ -11,6 +11,7 @@ use rds_auth_token::{
     region, rfc3339, AuthToken, AuthTokenConfig, TokenLifetime, MIN_CREDENTIAL_LIFETIME,
 };
 
+use crate::cache_command;
 use crate::cli::Cli;
 use crate::exec::{self, Launch, Target};
 use crate::exit_codes::ExitCode;
@@ -48,6 +49,7 @@ where
     let options = match Request::from_cli(cli).map_err(Failure::usage)? {
         Request::Token(options) => options,
         Request::Inspect(options) => return inspect_command::run(&options),
+        Request::CacheClear => return cache_command::clear(),
     };
     let target = Target {
         hostname: &options.token.hostname,
@@ -167,7 +169,7 @@ async fn generate(options: &TokenOptions) -> Result<Made, Failure> {
     }
     let creds = resolved.credentials();
     debug(format_args!(
-        "credentials from {} (profile '{}' from {}): access key {}, session token {}, expire {}",
+        "credentials from {} (profile '{}' from {}): access key {}, session token {}, expire {}{}",
         resolved.source(),
         profiles.selected(),
         profiles.origin(),
@@ -178,7 +180,15 @@ async fn generate(options: &TokenOptions) -> Result<Made, Failure> {
             "absent"
         },
         creds.expiry().map_or_else(|| "never".to_owned(), rfc3339),
+        if resolved.from_cache() {
+            ", from the cache"
+        } else {
+            ""
+        },
     ));
+    if let Some(note) = resolved.cache_note() {
+        debug(format_args!("{note}"));
+    }
     let expires_in = match lifetime {
         TokenLifetime::AsAsked(expires_in) => expires_in,
         TokenLifetime::Shortened { expires_in, asked } => {

@@ -234,6 +234,30 @@ pub enum Command {
     ///
     /// Example: rds-auth-token --hostname H --port 5432 --username U | rds-auth-token inspect --verify
     Inspect(InspectArgs),
+
+    /// Manage the credential cache shared with the AWS CLI (~/.aws/cli/cache).
+    ///
+    /// Temporary credentials from assume-role, web identity and IAM Identity
+    /// Center are kept there in the AWS CLI's own format, so each tool uses
+    /// what the other fetched, until 15 minutes before they expire.
+    ///
+    /// Example: rds-auth-token cache clear
+    Cache(CacheArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CacheArgs {
+    #[command(subcommand)]
+    pub action: CacheAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CacheAction {
+    /// Remove the cache files this tool wrote, and nothing else: files the
+    /// AWS CLI wrote (or has since rewritten) stay.
+    ///
+    /// Example: rds-auth-token cache clear
+    Clear,
 }
 
 #[derive(Debug, Args)]

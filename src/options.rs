@@ -10,7 +10,7 @@ use rds_auth_token::endpoint::validate_hostname;
 use rds_auth_token::inspect::Expected;
 use rds_auth_token::{region, ExpiresIn, Username};
 
-use crate::cli::{Cli, Command, ExecArgs, GlobalArgs, InspectArgs, TokenArgs};
+use crate::cli::{CacheAction, Cli, Command, ExecArgs, GlobalArgs, InspectArgs, TokenArgs};
 use crate::engine::Engine;
 use crate::format::Output;
 
@@ -21,6 +21,8 @@ pub enum Request {
     Token(Options),
     /// Read a token and report on it.
     Inspect(InspectOptions),
+    /// Remove this tool's files from the credential cache.
+    CacheClear,
 }
 
 impl Request {
@@ -34,6 +36,9 @@ impl Request {
                 let chain = chain_settings(&cli.global)?;
                 Ok(Request::Inspect(InspectOptions::from_args(args, chain)?))
             }
+            Some(Command::Cache(args)) => match args.action {
+                CacheAction::Clear => Ok(Request::CacheClear),
+            },
             _ => Ok(Request::Token(Options::from_cli(cli)?)),
         }
     }
@@ -121,6 +126,7 @@ impl Options {
                 })
             }
             Some(Command::Inspect(_)) => Err(anyhow!("inspect makes no token")),
+            Some(Command::Cache(_)) => Err(anyhow!("cache makes no token")),
             Some(Command::Exec(exec)) => {
                 let ExecArgs {
                     token,
@@ -444,7 +450,7 @@ mod tests {
         let cli = Cli::try_parse_from(["rds-auth-token", "inspect"].iter().chain(args)).unwrap();
         match Request::from_cli(cli)? {
             Request::Inspect(options) => Ok(options),
-            Request::Token(_) => panic!("expected inspect"),
+            Request::Token(_) | Request::CacheClear => panic!("expected inspect"),
         }
     }
 

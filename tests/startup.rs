@@ -7,7 +7,10 @@ mod support;
 
 use std::process::Command;
 
-use support::{TestEnv, ACCESS_KEY, RDS_HOST, SECRET_KEY};
+use support::{
+    aws_cli_cache_entry, botocore_cache, botocore_cache_file, TestEnv, ACCESS_KEY, RDS_HOST,
+    SECRET_KEY,
+};
 
 /// The system calls of one run, as strace prints them.
 fn trace(env: &TestEnv, extra: &[&str]) -> String {
@@ -77,6 +80,71 @@ fn a_token_from_a_credentials_file_uses_no_network_tls_or_threads() {
     assert!(
         trace.contains(".aws/credentials"),
         "the credentials file was not read:\n{trace}"
+    );
+    assert_stays_local(&trace);
+}
+
+/// A far-off expiry for cached credentials.
+fn in_an_hour() -> std::time::SystemTime {
+    std::time::SystemTime::now() + std::time::Duration::from_secs(3600)
+}
+
+#[test]
+fn a_token_from_cached_assume_role_credentials_uses_no_network_tls_or_threads() {
+    let env = TestEnv::new();
+    env.write(
+        ".aws/credentials",
+        &format!(
+            "[base]\naws_access_key_id = {ACCESS_KEY}\naws_secret_access_key = {SECRET_KEY}\n"
+        ),
+    );
+    env.write(
+        ".aws/config",
+        "[profile db]\nrole_arn = arn:aws:iam::123456789012:role/db-connect\nsource_profile = base\n",
+    );
+    let file = botocore_cache_file(
+        "assume-role",
+        r#"{"RoleArn": "arn:aws:iam::123456789012:role/db-connect"}"#,
+    );
+    env.write(
+        &file,
+        &aws_cli_cache_entry("ASIACACHED0000000001", "s", "t", in_an_hour()),
+    );
+    let trace = trace(&env, &["--profile", "db"]);
+    assert!(
+        trace.contains(&file),
+        "the cache file was not read:\n{trace}"
+    );
+    assert_stays_local(&trace);
+}
+
+#[test]
+fn a_token_from_cached_sso_credentials_uses_no_network_tls_or_threads() {
+    let env = TestEnv::new();
+    env.write(
+        ".aws/config",
+        "[profile sso]\nsso_session = my-sso\nsso_account_id = 123456789012\n\
+         sso_role_name = DbConnect\n\n[sso-session my-sso]\nsso_region = us-east-1\n\
+         sso_start_url = https://d-0123456789.awsapps.com/start\n",
+    );
+    let key = botocore_cache(&[
+        "key",
+        "sso",
+        r#"{"start_url": "https://d-0123456789.awsapps.com/start", "role_name": "DbConnect", "account_id": "123456789012", "sso_session_name": "my-sso"}"#,
+    ]);
+    let file = format!(".aws/cli/cache/{key}.json");
+    env.write(
+        &file,
+        &aws_cli_cache_entry("ASIACACHED0000000001", "s", "t", in_an_hour()),
+    );
+    let trace = trace(&env, &["--profile", "sso"]);
+    assert!(
+        trace.contains(&file),
+        "the cache file was not read:\n{trace}"
+    );
+    assert!(
+        !trace.contains(".aws/sso/cache"),
+        "the SSO token was read on a cache hit:\n{trace}"
     );
     assert_stays_local(&trace);
 }

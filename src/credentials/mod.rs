@@ -27,15 +27,21 @@ use aws_config::provider_config::ProviderConfig;
 use aws_config::web_identity_token::WebIdentityTokenCredentialsProvider;
 use aws_credential_types::credential_feature::AwsCredentialFeature;
 use aws_credential_types::provider::error::CredentialsError as SdkCredentialsError;
-use aws_credential_types::provider::ProvideCredentials;
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_credential_types::Credentials;
 use aws_runtime::env_config::file::EnvConfigFiles;
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_types::os_shim_internal::{Env, Fs};
 use aws_types::region::Region;
 
+pub mod cache;
+mod cached_provider;
 mod http_client;
 mod lazy_provider;
+mod mfa;
 
+use cache::CacheKey;
+use cached_provider::{CacheEvent, CacheLog, Cached};
 use lazy_provider::LazyProvider;
 
 /// Where the profile name came from.
@@ -209,6 +215,7 @@ fn base_of(profile: &Profile) -> &'static str {
 pub struct ResolvedCredentials {
     credentials: Credentials,
     source: String,
+    cache: Option<CacheEvent>,
 }
 
 impl ResolvedCredentials {
@@ -221,6 +228,22 @@ impl ResolvedCredentials {
     /// `assume-role (STS) <- static keys in a profile`.
     pub fn source(&self) -> String {
         self.source.clone()
+    }
+
+    /// True when the credentials came from the credential cache shared with
+    /// the AWS CLI, with no request.
+    pub fn from_cache(&self) -> bool {
+        matches!(self.cache, Some(CacheEvent::Hit(_)))
+    }
+
+    /// What the credential cache did, for `--debug`: the file the
+    /// credentials came from or were written to, or why it was not used.
+    pub fn cache_note(&self) -> Option<String> {
+        self.cache.as_ref().map(|event| match event {
+            CacheEvent::Hit(path) => format!("credentials from the cache file {path}"),
+            CacheEvent::Stored(path) => format!("credentials written to the cache file {path}"),
+            CacheEvent::NotUsed(why) | CacheEvent::StoreFailed(why) => why.clone(),
+        })
     }
 }
 
@@ -326,7 +349,6 @@ pub async fn resolve(
     now: SystemTime,
     settings: &ChainSettings,
 ) -> Result<ResolvedCredentials, CredentialsError> {
-    let _ = settings; // used by the HTTPS client and the cache
     let env = Env::real();
     let set = |var: &str| env.get(var).is_ok_and(|v| !v.trim().is_empty());
     let read_env = profiles.origin() != ProfileOrigin::Flag;
@@ -354,19 +376,52 @@ pub async fn resolve(
     let imds = ImdsLimits::read(profiles, &env);
     let profile = {
         let (config, name) = (provider_config.clone(), profiles.selected().to_owned());
-        LazyProvider::new(move || {
+        let selected = profiles.set.get_profile(profiles.selected()).cloned();
+        let (region, settings) = (region.to_owned(), settings.clone());
+        LazyProvider::new(move || -> SharedCredentialsProvider {
+            // A role with mfa_serial, which the SDK's profile provider does
+            // not support, is assumed with a code asked for on the terminal.
+            if let Some(mfa) = selected.as_ref().and_then(|p| {
+                let client = SharedHttpClient::new(http_client::LazyHttpsClient::new());
+                mfa::MfaAssumeRole::for_profile(p, &config, imds, &region, client, &settings)
+            }) {
+                return SharedCredentialsProvider::new(mfa);
+            }
             // The profile provider builds its own container and instance
             // metadata providers for `credential_source` unless given them:
             // these are built only if a profile names them, and instance
             // metadata gives up as soon as the AWS CLI's does.
-            ProfileFileCredentialsProvider::builder()
-                .configure(&config)
-                .profile_name(&name)
-                .with_custom_provider("EcsContainer", ecs_provider(&config))
-                .with_custom_provider("Ec2InstanceMetadata", imds_provider(&config, imds))
-                .build()
+            SharedCredentialsProvider::new(
+                ProfileFileCredentialsProvider::builder()
+                    .configure(&config)
+                    .profile_name(&name)
+                    .with_custom_provider("EcsContainer", ecs_provider(&config))
+                    .with_custom_provider("Ec2InstanceMetadata", imds_provider(&config, imds))
+                    .build(),
+            )
         })
     };
+    // Temporary credentials from the network are kept in the cache shared
+    // with the AWS CLI, under botocore's key: a hit builds none of the above.
+    let cache_log = CacheLog::default();
+    let cached = |provider, key, feature| {
+        Cached::new(
+            provider,
+            key,
+            feature,
+            settings.no_cache,
+            now,
+            cache_log.clone(),
+        )
+    };
+    let profile = cached(
+        profile,
+        profiles
+            .set
+            .get_profile(profiles.selected())
+            .and_then(CacheKey::for_profile),
+        AwsCredentialFeature::CredentialsProfile,
+    );
     let chain = if read_env {
         let config = provider_config.clone();
         CredentialsProviderChain::first_try(
@@ -376,11 +431,18 @@ pub async fn resolve(
         .or_else("Profile", profile)
         .or_else(
             "WebIdentityToken",
-            LazyProvider::new(move || {
-                WebIdentityTokenCredentialsProvider::builder()
-                    .configure(&config)
-                    .build()
-            }),
+            Cached::new(
+                LazyProvider::new(move || {
+                    WebIdentityTokenCredentialsProvider::builder()
+                        .configure(&config)
+                        .build()
+                }),
+                CacheKey::for_web_identity_env(&env),
+                AwsCredentialFeature::CredentialsEnvVarsStsWebIdToken,
+                settings.no_cache,
+                now,
+                cache_log.clone(),
+            ),
         )
     } else {
         CredentialsProviderChain::first_try("Profile", profile)
@@ -404,9 +466,11 @@ pub async fn resolve(
             });
         }
     }
+    let cache = cache_log.lock().ok().and_then(|mut event| event.take());
     Ok(ResolvedCredentials {
         credentials,
         source,
+        cache,
     })
 }
 

@@ -482,3 +482,53 @@ pub fn assert_signed_with(
         "token does not verify with the expected secret key"
     );
 }
+
+/// What botocore's own credential cache code says
+/// (tests/reference/botocore_cache.py with `args`), trimmed.
+#[track_caller]
+pub fn botocore_cache(args: &[&str]) -> String {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/reference/botocore_cache.py");
+    let output = Command::new("python3")
+        .arg(&script)
+        .args(args)
+        .output()
+        .expect("python3 must be installed to run the botocore reference (.ci/run installs it)");
+    assert!(
+        output.status.success(),
+        "the botocore cache reference failed (pip install botocore):\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
+
+/// The cache file botocore's assume-role fetcher uses for `args` (its
+/// `extra_args` plus `RoleArn`, as JSON), relative to HOME.
+#[track_caller]
+pub fn botocore_cache_file(kind: &str, args: &str) -> String {
+    format!(
+        ".aws/cli/cache/{}.json",
+        botocore_cache(&["key", kind, args])
+    )
+}
+
+/// A cache entry as the AWS CLI writes it, expiring at `expiration`.
+pub fn aws_cli_cache_entry(
+    access_key: &str,
+    secret_key: &str,
+    session_token: &str,
+    expiration: std::time::SystemTime,
+) -> String {
+    // botocore writes a datetime with strftime('%Y-%m-%dT%H:%M:%S%Z').
+    let format =
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]UTC");
+    let expiration = time::OffsetDateTime::from(expiration)
+        .format(&format)
+        .unwrap();
+    format!(
+        "{{\"Credentials\": {{\"AccessKeyId\": \"{access_key}\", \"SecretAccessKey\": \"{secret_key}\", \
+         \"SessionToken\": \"{session_token}\", \"Expiration\": \"{expiration}\"}}, \
+         \"AssumedRoleUser\": {{\"AssumedRoleId\": \"AROAEXAMPLE:s\", \
+         \"Arn\": \"arn:aws:sts::123456789012:assumed-role/db-connect/s\"}}, \
+         \"ResponseMetadata\": {{\"HTTPStatusCode\": 200, \"RetryAttempts\": 0}}}}"
+    )
+}

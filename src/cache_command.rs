@@ -1,0 +1,38 @@
+//! `rds-auth-token cache clear`: remove the credential cache files this tool
+//! wrote in the cache it shares with the AWS CLI, and nothing else.
+
+use anyhow::{anyhow, Context};
+use aws_types::os_shim_internal::Env;
+use rds_auth_token::credentials::cache::{self, CredentialCache};
+
+use crate::exit_codes::ExitCode;
+use crate::failure::Failure;
+
+/// Removes our files from `~/.aws/cli/cache` and says how many.
+///
+/// # Errors
+/// A runtime [`Failure`] when HOME is not set or the folder cannot be read.
+pub fn clear() -> Result<ExitCode, Failure> {
+    let dir = cache::cache_dir(&Env::real()).ok_or_else(|| {
+        Failure::runtime(anyhow!(
+            "HOME is not set, so there is no ~/.aws/cli/cache to clear; set HOME"
+        ))
+    })?;
+    let cleared = CredentialCache::at(&dir)
+        .clear()
+        .with_context(|| format!("could not clear the credential cache {}", dir.display()))
+        .map_err(Failure::runtime)?;
+    let files = |n: usize| if n == 1 { "file" } else { "files" };
+    crate::app::write_stdout(
+        &format!(
+            "removed {} {} from {}; left {} other {} alone\n",
+            cleared.removed,
+            files(cleared.removed),
+            dir.display(),
+            cleared.kept,
+            files(cleared.kept),
+        ),
+        "the result",
+    )?;
+    Ok(ExitCode::Success)
+}
