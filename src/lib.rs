@@ -39,8 +39,11 @@ mod encoding;
 pub mod endpoint;
 mod error;
 pub mod inspect;
+pub mod password_file;
+pub mod private_file;
 pub mod region;
 mod signer;
+pub mod tls;
 mod token;
 mod username;
 

@@ -1,6 +1,7 @@
 //! The `rds-auth-token` command: run, report a failure on one line, exit.
 
 mod app;
+mod ca_bundle_command;
 mod cli;
 mod engine;
 mod exec;

@@ -10,6 +10,7 @@ use rds_auth_token::endpoint::validate_hostname;
 use rds_auth_token::inspect::Expected;
 use rds_auth_token::{region, ExpiresIn, Username};
 
+use crate::ca_bundle_command::CaBundleArgs;
 use crate::cli::{Cli, Command, ExecArgs, GlobalArgs, InspectArgs, TokenArgs};
 use crate::engine::Engine;
 use crate::format::Output;
@@ -21,6 +22,8 @@ pub enum Request {
     Token(Options),
     /// Read a token and report on it.
     Inspect(InspectOptions),
+    /// Print the CA bundle, or its file's path.
+    CaBundle(CaBundleArgs),
 }
 
 impl Request {
@@ -34,6 +37,7 @@ impl Request {
                 let chain = chain_settings(&cli.global)?;
                 Ok(Request::Inspect(InspectOptions::from_args(args, chain)?))
             }
+            Some(Command::CaBundle(args)) => Ok(Request::CaBundle(args)),
             _ => Ok(Request::Token(Options::from_cli(cli)?)),
         }
     }
@@ -120,7 +124,9 @@ impl Options {
                     action: Action::Print(output),
                 })
             }
-            Some(Command::Inspect(_)) => Err(anyhow!("inspect makes no token")),
+            Some(Command::Inspect(_) | Command::CaBundle(_)) => {
+                Err(anyhow!("this command makes no token"))
+            }
             Some(Command::Exec(exec)) => {
                 let ExecArgs {
                     token,
@@ -444,7 +450,7 @@ mod tests {
         let cli = Cli::try_parse_from(["rds-auth-token", "inspect"].iter().chain(args)).unwrap();
         match Request::from_cli(cli)? {
             Request::Inspect(options) => Ok(options),
-            Request::Token(_) => panic!("expected inspect"),
+            _ => panic!("expected inspect"),
         }
     }
 
