@@ -1,6 +1,7 @@
 //! Parsed flags turned into checked values, once; nothing downstream looks at raw strings.
 
 use std::ffi::{OsStr, OsString};
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
@@ -11,7 +12,7 @@ use rds_auth_token::inspect::Expected;
 use rds_auth_token::{region, ExpiresIn, Username};
 
 use crate::ca_bundle_command::CaBundleArgs;
-use crate::cli::{Cli, Command, ExecArgs, GlobalArgs, InspectArgs, TokenArgs};
+use crate::cli::{Cli, Command, ConnectArgs, ExecArgs, GlobalArgs, InspectArgs, TokenArgs};
 use crate::engine::Engine;
 use crate::format::Output;
 
@@ -47,7 +48,88 @@ impl Request {
 #[derive(Debug)]
 pub struct Options {
     pub token: TokenOptions,
+    pub connect: ConnectOptions,
     pub action: Action,
+}
+
+/// `--ssl-ca` and `--via`, checked.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConnectOptions {
+    /// The CA file to trust instead of the bundle, as an absolute path.
+    pub ssl_ca: Option<PathBuf>,
+    /// The tunnel to connect through.
+    pub via: Option<Via>,
+}
+
+/// A tunnel's local end: `--via IP:PORT`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Via {
+    pub ip: IpAddr,
+    pub port: u16,
+}
+
+impl ConnectOptions {
+    /// Checks `--ssl-ca` (a readable file) and `--via` (an IP address and a
+    /// port: libpq's hostaddr takes no name).
+    ///
+    /// # Errors
+    /// A one-line message that names the flag and the fix.
+    pub fn from_args(args: ConnectArgs) -> Result<ConnectOptions> {
+        let ssl_ca = match args.ssl_ca {
+            None => None,
+            Some(path) if path.is_empty() => {
+                return Err(anyhow!(
+                    "--ssl-ca is empty; pass a PEM file of CA certificates, or leave the flag out to trust the Amazon RDS CAs"
+                ))
+            }
+            Some(path) => {
+                let path = PathBuf::from(path);
+                let absolute = std::path::absolute(&path).unwrap_or_else(|_| path.clone());
+                if let Err(err) = std::fs::File::open(&absolute).and_then(|f| {
+                    if f.metadata()?.is_file() {
+                        Ok(())
+                    } else {
+                        Err(std::io::Error::other("not a file"))
+                    }
+                }) {
+                    return Err(anyhow!(
+                        "--ssl-ca {}: {err}; pass a readable PEM file of CA certificates",
+                        path.display()
+                    ));
+                }
+                Some(absolute)
+            }
+        };
+        let via = args
+            .via
+            .as_deref()
+            .map(|v| utf8("--via", v).and_then(|v| parse_via(&v)))
+            .transpose()?;
+        Ok(ConnectOptions { ssl_ca, via })
+    }
+}
+
+/// `IP:PORT` or `[IPv6]:PORT`; `localhost` stands for 127.0.0.1.
+fn parse_via(value: &str) -> Result<Via> {
+    let fail = |why: &str| {
+        anyhow!("--via {value:?} {why}; pass the tunnel's local address as IP:PORT, e.g. 127.0.0.1:15432")
+    };
+    let (host, port) = value.rsplit_once(':').ok_or_else(|| fail("has no port"))?;
+    let port = match port.parse::<u16>() {
+        Ok(port) if port > 0 => port,
+        _ => return Err(fail("has no port from 1 to 65535")),
+    };
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    let ip = if host.eq_ignore_ascii_case("localhost") {
+        IpAddr::from([127, 0, 0, 1])
+    } else {
+        host.parse::<IpAddr>()
+            .map_err(|_| fail("is not an IP address and port (clients are given the address as libpq's hostaddr, which takes no name)"))?
+    };
+    Ok(Via { ip, port })
 }
 
 /// What the token is made for, checked.
@@ -117,10 +199,12 @@ impl Options {
         match cli.command {
             None => {
                 let token = TokenOptions::from_args(cli.token, chain)?;
+                let connect = ConnectOptions::from_args(cli.connect)?;
                 let engine = cli.engine.or_else(|| Engine::from_port(token.port));
                 let output = Output::new(cli.format, engine, token.port)?;
                 Ok(Options {
                     token,
+                    connect,
                     action: Action::Print(output),
                 })
             }
@@ -130,6 +214,7 @@ impl Options {
             Some(Command::Exec(exec)) => {
                 let ExecArgs {
                     token,
+                    connect,
                     engine,
                     env_var,
                     allow_insecure_tls_modes_for_local_testing,
@@ -145,6 +230,7 @@ impl Options {
                 }
                 Ok(Options {
                     token: TokenOptions::from_args(token, chain)?,
+                    connect: ConnectOptions::from_args(connect)?,
                     action: Action::Exec(ExecOptions {
                         client,
                         engine,
@@ -509,6 +595,54 @@ mod tests {
         assert_eq!(
             inspect(&["--at", "yesterday\n"]).unwrap_err().to_string(),
             "--at \"yesterday\\n\" is not a time; pass one like 2026-11-22T01:30:00Z"
+        );
+    }
+
+    #[test]
+    fn reads_via_as_an_ip_address_and_a_port() {
+        let via = |v: &str| options(&["--via", v]).map(|o| o.connect.via.unwrap());
+        assert_eq!(
+            via("127.0.0.1:15432").unwrap(),
+            Via {
+                ip: IpAddr::from([127, 0, 0, 1]),
+                port: 15432
+            }
+        );
+        assert_eq!(via("localhost:1").unwrap().ip, IpAddr::from([127, 0, 0, 1]));
+        assert_eq!(
+            via("[::1]:5432").unwrap().ip,
+            "::1".parse::<IpAddr>().unwrap()
+        );
+        for (value, why) in [
+            ("127.0.0.1", "has no port"),
+            ("15432", "has no port"),
+            ("127.0.0.1:0", "has no port from 1 to 65535"),
+            ("bastion.example.com:5432", "is not an IP address and port"),
+        ] {
+            let err = via(value).unwrap_err().to_string();
+            assert!(err.starts_with(&format!("--via {value:?} {why}")), "{err}");
+            assert!(err.ends_with("e.g. 127.0.0.1:15432"), "{err}");
+        }
+    }
+
+    #[test]
+    fn checks_that_the_ssl_ca_file_can_be_read() {
+        let err = options(&["--ssl-ca", "/no/such/ca.pem"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("--ssl-ca /no/such/ca.pem: "), "{err}");
+        assert!(err.ends_with("; pass a readable PEM file of CA certificates"));
+        let err = options(&["--ssl-ca", "/"]).unwrap_err().to_string();
+        assert!(err.contains("not a file"), "{err}");
+        let file = tempfile::NamedTempFile::new().unwrap();
+        let path = file.path().to_str().unwrap();
+        assert_eq!(
+            options(&["--ssl-ca", path])
+                .unwrap()
+                .connect
+                .ssl_ca
+                .as_deref(),
+            Some(file.path())
         );
     }
 
