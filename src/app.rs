@@ -19,6 +19,7 @@ use crate::failure::Failure;
 use crate::format::{self, Issued, Output};
 use crate::inspect_command;
 use crate::options::{Action, ConnectOptions, Request, TokenOptions};
+use crate::refresh_command;
 
 /// Runs the program on `args` (the first one is the program name), and
 /// says how it ended: `inspect` ends with status 1, and no error message,
@@ -50,6 +51,7 @@ where
         Request::Token(options) => options,
         Request::Inspect(options) => return inspect_command::run(&options),
         Request::CaBundle(args) => return ca_bundle_command::run(&args),
+        Request::Refresh(options) => return refresh_command::run(&options),
     };
     let target = Target {
         hostname: &options.token.hostname,
@@ -140,13 +142,14 @@ pub fn ca_file(connect: &ConnectOptions, hostname: &str) -> Result<PathBuf, Fail
 }
 
 /// A token and what it was made with.
-struct Made {
-    token: AuthToken,
-    region: String,
-    expires_at: SystemTime,
+pub struct Made {
+    pub token: AuthToken,
+    pub region: String,
+    pub expires_at: SystemTime,
 }
 
-async fn generate(options: &TokenOptions) -> Result<Made, Failure> {
+/// Finds the region and credentials and makes a token.
+pub async fn generate(options: &TokenOptions) -> Result<Made, Failure> {
     let debug = |message: std::fmt::Arguments| {
         if options.debug {
             eprintln!("rds-auth-token: debug: {message}");

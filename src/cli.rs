@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::ca_bundle_command::CaBundleArgs;
 use crate::engine::Engine;
 use crate::format::Format;
+use crate::refresh_command::RefreshArgs;
 
 /// Make an AWS IAM authentication token for an RDS or Aurora database.
 ///
@@ -280,6 +281,21 @@ pub enum Command {
     ///
     /// Example: rds-auth-token ca-bundle > rds-ca-bundle.pem
     CaBundle(CaBundleArgs),
+
+    /// Keep a password file fresh for programs that read one.
+    ///
+    /// Writes FILE at start, then every --every seconds (default 600), each
+    /// time atomically with mode 0600, for pgbouncer's auth_file, GUIs, cron
+    /// jobs and Kubernetes sidecars. --format pgpass changes only this
+    /// endpoint's `host:port:*:user:` line of an existing .pgpass file;
+    /// --format mycnf writes a MySQL option file for --defaults-extra-file.
+    /// When a write fails (expired SSO, rotated keys, no network) the last
+    /// good file stays, one line goes to stderr, and it is tried again after
+    /// 1, 2, 4, ... seconds; credentials are looked up afresh each time.
+    /// SIGTERM and SIGINT end it with status 0.
+    ///
+    /// Example: rds-auth-token refresh --hostname H --port 5432 --username U --file ~/.pgpass
+    Refresh(RefreshArgs),
 }
 
 #[derive(Debug, Args)]

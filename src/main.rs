@@ -10,6 +10,7 @@ mod failure;
 mod format;
 mod inspect_command;
 mod options;
+mod refresh_command;
 
 fn main() -> std::process::ExitCode {
     match app::run(std::env::args_os()) {

@@ -15,6 +15,7 @@ use crate::ca_bundle_command::CaBundleArgs;
 use crate::cli::{Cli, Command, ConnectArgs, ExecArgs, GlobalArgs, InspectArgs, TokenArgs};
 use crate::engine::Engine;
 use crate::format::Output;
+use crate::refresh_command::RefreshOptions;
 
 /// What the user asked for, checked: a token, or a look at one.
 #[derive(Debug)]
@@ -25,6 +26,8 @@ pub enum Request {
     Inspect(InspectOptions),
     /// Print the CA bundle, or its file's path.
     CaBundle(CaBundleArgs),
+    /// Keep a password file fresh.
+    Refresh(RefreshOptions),
 }
 
 impl Request {
@@ -39,6 +42,10 @@ impl Request {
                 Ok(Request::Inspect(InspectOptions::from_args(args, chain)?))
             }
             Some(Command::CaBundle(args)) => Ok(Request::CaBundle(args)),
+            Some(Command::Refresh(args)) => {
+                let chain = chain_settings(&cli.global)?;
+                Ok(Request::Refresh(RefreshOptions::from_args(args, chain)?))
+            }
             _ => Ok(Request::Token(Options::from_cli(cli)?)),
         }
     }
@@ -208,7 +215,7 @@ impl Options {
                     action: Action::Print(output),
                 })
             }
-            Some(Command::Inspect(_) | Command::CaBundle(_)) => {
+            Some(Command::Inspect(_) | Command::CaBundle(_) | Command::Refresh(_)) => {
                 Err(anyhow!("this command makes no token"))
             }
             Some(Command::Exec(exec)) => {
@@ -244,7 +251,7 @@ impl Options {
 }
 
 impl TokenOptions {
-    fn from_args(args: TokenArgs, chain: ChainSettings) -> Result<TokenOptions> {
+    pub fn from_args(args: TokenArgs, chain: ChainSettings) -> Result<TokenOptions> {
         let hostname = utf8("--hostname", &required("--hostname", args.hostname)?)?;
         validate_hostname(&hostname)?;
         let port = parse_port(&utf8("--port", &required("--port", args.port)?)?)?;
@@ -349,7 +356,7 @@ impl InspectOptions {
 /// The AWS CLI's global options that change how credentials are fetched,
 /// checked; the ones that only shape the AWS CLI's own output are accepted
 /// and have no effect, as on the AWS CLI's token.
-fn chain_settings(global: &GlobalArgs) -> Result<ChainSettings> {
+pub fn chain_settings(global: &GlobalArgs) -> Result<ChainSettings> {
     if global.no_verify_ssl {
         return Err(anyhow!(
             "--no-verify-ssl is refused: without verification anyone in the middle could hand us credentials; \
