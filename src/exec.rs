@@ -1,20 +1,22 @@
 //! `rds-auth-token exec`: what a database client is run with, and running it.
 //!
-//! The token goes to the client in its environment (`PGPASSWORD`,
-//! `MYSQL_PWD`, or the variable `--env-var` names), never in its arguments,
-//! which every user of the machine can read in the process list, and never
-//! in a file.
+//! The token goes to libpq clients in `PGPASSWORD`, to MySQL and MariaDB
+//! clients in an option file read from a pipe (`--defaults-extra-file=/dev/fd/N`),
+//! and to other programs in the variable `--env-var` names: never in the
+//! client's arguments, which every user of the machine can read in the
+//! process list, and never in a file on disk.
 
 use std::ffi::{OsStr, OsString};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::anyhow;
+use rds_auth_token::password_file::{MysqlClient, MysqlOptionFile};
 
 use crate::engine::Engine;
 use crate::exit_codes::ExitCode;
 use crate::failure::Failure;
-use crate::options::ExecOptions;
+use crate::options::{ConnectOptions, ExecOptions, Via};
 
 /// libpq's `sslmode` values that may send the password without TLS.
 const CLEAR_TEXT_SSLMODES: [&str; 3] = ["disable", "allow", "prefer"];
@@ -29,6 +31,38 @@ pub struct Launch {
     pub env: Vec<(OsString, OsString)>,
     /// The variables that get the token.
     pub token_vars: Vec<OsString>,
+    /// For MySQL and MariaDB clients: the option file, without the token
+    /// until [`Launch::with_token`], handed over through a pipe.
+    pub option_file: Option<OptionFile>,
+}
+
+/// A MySQL option file's settings, but the password.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OptionFile {
+    pub client: MysqlClient,
+    pub user: String,
+    pub host: String,
+    pub port: u16,
+    pub ssl_ca: Option<PathBuf>,
+    pub verify_identity: bool,
+    /// Set by [`Launch::with_token`].
+    pub password: String,
+}
+
+impl OptionFile {
+    /// The file's text.
+    pub fn render(&self) -> String {
+        MysqlOptionFile {
+            client: self.client,
+            user: &self.user,
+            password: &self.password,
+            host: &self.host,
+            port: self.port,
+            ssl_ca: self.ssl_ca.as_deref(),
+            verify_identity: self.verify_identity,
+        }
+        .render()
+    }
 }
 
 impl Launch {
@@ -38,42 +72,47 @@ impl Launch {
         names.map(|k| k.to_string_lossy().into_owned()).collect()
     }
 
-    /// Puts the token in the variables that get it.
+    /// Puts the token in the variables and the option file that get it.
     pub fn with_token(mut self, token: &str) -> Launch {
         for var in std::mem::take(&mut self.token_vars) {
             self.env.push((var, token.into()));
+        }
+        if let Some(file) = &mut self.option_file {
+            file.password = token.to_owned();
         }
         self
     }
 }
 
 /// Which MySQL-family client a program is: their flags differ.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MysqlFamily {
-    Mysql,
-    Mariadb,
-}
+pub type MysqlFamily = MysqlClient;
 
 /// What the client connects to.
 pub struct Target<'a> {
     pub hostname: &'a str,
     pub port: u16,
     pub username: &'a str,
+    /// The tunnel to connect through, if any.
+    pub via: Option<Via>,
 }
 
 /// Works out the client's arguments and environment.
 ///
-/// `env` reads the caller's environment (for `PGSSLMODE`); `family` tells a
-/// MySQL client from a MariaDB one.
+/// `env` reads the caller's environment (for `PGSSLMODE` and
+/// `PGSSLROOTCERT`); `family` tells a MySQL client from a MariaDB one;
+/// `ca_file` gives the CA file clients verify the server with (`--ssl-ca`,
+/// else the bundle, written when first asked for).
 ///
 /// # Errors
 /// A usage failure when the engine cannot be told, or when `PGSSLMODE` is a
-/// mode that can send the token in clear text.
+/// mode that can send the token in clear text; `ca_file`'s failure.
 pub fn plan(
     options: &ExecOptions,
+    connect: &ConnectOptions,
     target: &Target,
     env: impl Fn(&str) -> Option<OsString>,
     family: impl Fn(&OsStr) -> MysqlFamily,
+    ca_file: impl FnOnce() -> Result<PathBuf, Failure>,
 ) -> Result<Launch, Failure> {
     let (program, user_args) = options
         .client
@@ -94,42 +133,74 @@ pub fn plan(
         args: Vec::new(),
         env: Vec::new(),
         token_vars: Vec::new(),
+        option_file: None,
     };
     let mut token_vars: Vec<OsString> = Vec::new();
-    let mut set = |k: &str, v: &str| launch.env.push((k.into(), v.into()));
+    let mut env_set: Vec<(OsString, OsString)> = Vec::new();
+    let mut set = |k: &str, v: &OsStr| env_set.push((k.into(), v.to_owned()));
+    let port = target.via.map_or(target.port, |v| v.port);
     match engine {
         Some(Engine::Postgres) => {
-            set("PGHOST", target.hostname);
-            set("PGPORT", &target.port.to_string());
-            set("PGUSER", target.username);
+            set("PGHOST", target.hostname.as_ref());
+            if let Some(via) = target.via {
+                // libpq connects to hostaddr and checks the certificate
+                // against host.
+                set("PGHOSTADDR", via.ip.to_string().as_ref());
+            }
+            set("PGPORT", port.to_string().as_ref());
+            set("PGUSER", target.username.as_ref());
             token_vars.push("PGPASSWORD".into());
-            match env("PGSSLMODE") {
-                None => set("PGSSLMODE", "require"),
+            let needs_root_cert = match env("PGSSLMODE") {
+                None => {
+                    set("PGSSLMODE", "verify-full".as_ref());
+                    true
+                }
                 Some(mode) => {
                     let mode = mode.to_string_lossy();
                     if CLEAR_TEXT_SSLMODES.contains(&mode.as_ref())
                         && !options.allow_insecure_tls_modes
                     {
                         return Err(Failure::usage(anyhow!(
-                            "PGSSLMODE={mode} can send the token in clear text; unset PGSSLMODE or set it to require, verify-ca or verify-full"
+                            "PGSSLMODE={mode} can send the token in clear text; unset PGSSLMODE (verify-full is the default) or set it to verify-full, verify-ca or require"
                         )));
                     }
+                    mode.starts_with("verify-")
                 }
+            };
+            // --ssl-ca wins over PGSSLROOTCERT; the bundle does not.
+            if connect.ssl_ca.is_some() || (needs_root_cert && env("PGSSLROOTCERT").is_none()) {
+                set("PGSSLROOTCERT", ca_file()?.as_os_str());
             }
         }
-        Some(Engine::Mysql) => {
-            token_vars.push("MYSQL_PWD".into());
-            set("LIBMYSQL_ENABLE_CLEARTEXT_PLUGIN", "1");
-            if known == Some(Engine::Mysql) {
-                launch.args.extend(mysql_args(
-                    target,
-                    family(program),
-                    options.allow_insecure_tls_modes,
-                ));
+        Some(Engine::Mysql) if known == Some(Engine::Mysql) => {
+            set("LIBMYSQL_ENABLE_CLEARTEXT_PLUGIN", "1".as_ref());
+            let ssl_ca = if options.allow_insecure_tls_modes {
+                None
             } else {
-                set("MYSQL_HOST", target.hostname);
-                set("MYSQL_TCP_PORT", &target.port.to_string());
-            }
+                Some(ca_file()?)
+            };
+            launch.option_file = Some(OptionFile {
+                client: family(program),
+                user: target.username.to_owned(),
+                host: target
+                    .via
+                    .map_or_else(|| target.hostname.to_owned(), |v| v.ip.to_string()),
+                port,
+                ssl_ca,
+                verify_identity: target.via.is_none(),
+                password: String::new(),
+            });
+        }
+        Some(Engine::Mysql) => {
+            // A program this tool does not know reads what MySQL's
+            // libraries read from the environment.
+            token_vars.push("MYSQL_PWD".into());
+            set("LIBMYSQL_ENABLE_CLEARTEXT_PLUGIN", "1".as_ref());
+            let host = target
+                .via
+                .map_or_else(|| target.hostname.to_owned(), |v| v.ip.to_string());
+            set("MYSQL_HOST", host.as_ref());
+            set("MYSQL_TCP_PORT", port.to_string().as_ref());
         }
         None if options.env_var.is_none() => {
             return Err(Failure::usage(anyhow!(
@@ -139,35 +210,11 @@ pub fn plan(
         }
         None => {}
     }
+    launch.env = env_set;
     token_vars.extend(options.env_var.iter().cloned());
     launch.token_vars = token_vars;
     launch.args.extend(user_args.iter().cloned());
     Ok(launch)
-}
-
-/// Host, port and user, the clear-text password plugin (RDS for MySQL checks
-/// the token as a clear-text password) and TLS (without which that plugin
-/// would send the token in the open), as each client family spells them.
-fn mysql_args(target: &Target, family: MysqlFamily, allow_insecure: bool) -> Vec<OsString> {
-    let mut args: Vec<OsString> = vec![
-        format!("--host={}", target.hostname).into(),
-        format!("--port={}", target.port).into(),
-        format!("--user={}", target.username).into(),
-    ];
-    match family {
-        MysqlFamily::Mysql => {
-            args.push("--enable-cleartext-plugin".into());
-            if !allow_insecure {
-                args.push("--ssl-mode=REQUIRED".into());
-            }
-        }
-        MysqlFamily::Mariadb => {
-            if !allow_insecure {
-                args.push("--ssl-verify-server-cert".into());
-            }
-        }
-    }
-    args
 }
 
 /// Tells MariaDB's clients from MySQL's: by name, else by what
@@ -184,9 +231,23 @@ pub fn mysql_family(program: &OsStr) -> MysqlFamily {
 }
 
 /// Runs the client. On Unix it replaces this process, so this returns only
-/// when the client could not be started.
+/// when the client could not be started. A MySQL client's option file goes
+/// through a pipe whose read end the client inherits, named by
+/// `--defaults-extra-file=/dev/fd/N`, which must be its first argument.
 pub fn run(launch: Launch) -> Failure {
     let mut command = Command::new(&launch.program);
+    if let Some(file) = &launch.option_file {
+        match option_file_pipe(&file.render()) {
+            Ok(fd) => {
+                command.arg(format!("--defaults-extra-file=/dev/fd/{fd}"));
+            }
+            Err(err) => {
+                return Failure::runtime(anyhow!(
+                    "could not hand the client its option file through a pipe: {err}"
+                ))
+            }
+        }
+    }
     command
         .args(&launch.args)
         .envs(launch.env.iter().map(|(k, v)| (k, v)));
@@ -217,6 +278,37 @@ pub fn run(launch: Launch) -> Failure {
     }
 }
 
+/// A pipe holding `text`, its write end closed; returns the read end, left
+/// open across exec. `text` (well under the pipe's 64 KiB) fits without a
+/// reader.
+#[cfg(unix)]
+fn option_file_pipe(text: &str) -> std::io::Result<i32> {
+    use std::io::Write;
+    use std::os::fd::FromRawFd;
+    let mut fds = [0; 2];
+    // SAFETY: fds has room for the two descriptors pipe writes.
+    if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: the write end was just made and is owned here alone.
+    let mut writer = unsafe { std::fs::File::from_raw_fd(fds[1]) };
+    let written = writer.write_all(text.as_bytes());
+    drop(writer);
+    if let Err(err) = written {
+        // SAFETY: the read end is ours and not used after this.
+        unsafe { libc::close(fds[0]) };
+        return Err(err);
+    }
+    Ok(fds[0])
+}
+
+#[cfg(not(unix))]
+fn option_file_pipe(_text: &str) -> std::io::Result<i32> {
+    Err(std::io::Error::other(
+        "MySQL clients get their option file through a pipe, on Unix only",
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -225,16 +317,30 @@ mod tests {
         hostname: "db.example.com",
         port: 5432,
         username: "app",
+        via: None,
     };
 
-    /// `plan`, then the token "TOKEN" put in place.
+    const BUNDLE: &str = "/home/u/.cache/rds-auth-token/rds-ca-bundle-0.pem";
+
+    /// `plan` with the bundle as the CA file, then the token "TOKEN" put in place.
     fn planned(
         options: &ExecOptions,
         target: &Target,
         env: impl Fn(&str) -> Option<OsString>,
         family: impl Fn(&OsStr) -> MysqlFamily,
     ) -> Result<Launch, Failure> {
-        plan(options, target, env, family).map(|launch| launch.with_token("TOKEN"))
+        planned_with(options, &ConnectOptions::default(), target, env, family)
+    }
+
+    fn planned_with(
+        options: &ExecOptions,
+        connect: &ConnectOptions,
+        target: &Target,
+        env: impl Fn(&str) -> Option<OsString>,
+        family: impl Fn(&OsStr) -> MysqlFamily,
+    ) -> Result<Launch, Failure> {
+        let ca = || Ok(connect.ssl_ca.clone().unwrap_or_else(|| BUNDLE.into()));
+        plan(options, connect, target, env, family, ca).map(|launch| launch.with_token("TOKEN"))
     }
 
     fn options(client: &[&str]) -> ExecOptions {
@@ -259,7 +365,7 @@ mod tests {
     }
 
     #[test]
-    fn gives_psql_the_libpq_variables_and_requires_tls() {
+    fn gives_psql_the_libpq_variables_and_verifies_the_server_against_the_bundle() {
         let launch = planned(
             &options(&["psql", "-d", "app"]),
             &TARGET,
@@ -274,20 +380,39 @@ mod tests {
             ("PGPORT", "5432"),
             ("PGUSER", "app"),
             ("PGPASSWORD", "TOKEN"),
-            ("PGSSLMODE", "require"),
+            ("PGSSLMODE", "verify-full"),
+            ("PGSSLROOTCERT", BUNDLE),
         ] {
             assert_eq!(env_of(&launch, k).as_deref(), Some(v), "{k}");
         }
+        assert_eq!(env_of(&launch, "PGHOSTADDR"), None);
     }
 
     #[test]
-    fn keeps_a_users_safe_sslmode_and_refuses_clear_text_ones() {
-        let verify = |k: &str| (k == "PGSSLMODE").then(|| OsString::from("verify-full"));
+    fn keeps_a_users_safe_sslmode_and_root_cert_and_refuses_clear_text_modes() {
+        let verify = |k: &str| match k {
+            "PGSSLMODE" => Some(OsString::from("verify-full")),
+            "PGSSLROOTCERT" => Some(OsString::from("/my/ca.pem")),
+            _ => None,
+        };
         let launch = planned(&options(&["psql"]), &TARGET, verify, |_| unreachable!()).unwrap();
         assert_eq!(
-            env_of(&launch, "PGSSLMODE"),
+            (
+                env_of(&launch, "PGSSLMODE"),
+                env_of(&launch, "PGSSLROOTCERT")
+            ),
+            (None, None),
+            "the user's own settings are left to the client"
+        );
+        let verify_ca = |k: &str| (k == "PGSSLMODE").then(|| OsString::from("verify-ca"));
+        let launch = planned(&options(&["psql"]), &TARGET, verify_ca, |_| unreachable!()).unwrap();
+        assert_eq!(env_of(&launch, "PGSSLROOTCERT").as_deref(), Some(BUNDLE));
+        let require = |k: &str| (k == "PGSSLMODE").then(|| OsString::from("require"));
+        let launch = planned(&options(&["psql"]), &TARGET, require, |_| unreachable!()).unwrap();
+        assert_eq!(
+            env_of(&launch, "PGSSLROOTCERT"),
             None,
-            "the user's own mode is left to the client"
+            "a root certificate would turn the user's require into verify-ca"
         );
         for mode in CLEAR_TEXT_SSLMODES {
             let env = |k: &str| (k == "PGSSLMODE").then(|| OsString::from(mode));
@@ -304,7 +429,48 @@ mod tests {
     }
 
     #[test]
-    fn gives_mysql_clients_flags_for_their_family_and_the_token_in_mysql_pwd() {
+    fn ssl_ca_wins_over_the_users_pgsslrootcert() {
+        let connect = ConnectOptions {
+            ssl_ca: Some("/etc/ours.pem".into()),
+            via: None,
+        };
+        let env = |k: &str| (k == "PGSSLROOTCERT").then(|| OsString::from("/theirs.pem"));
+        let launch = planned_with(
+            &options(&["psql"]),
+            &connect,
+            &TARGET,
+            env,
+            |_| unreachable!(),
+        )
+        .unwrap();
+        assert_eq!(
+            env_of(&launch, "PGSSLROOTCERT").as_deref(),
+            Some("/etc/ours.pem")
+        );
+    }
+
+    #[test]
+    fn connects_psql_through_a_tunnel_and_checks_the_rds_name() {
+        let target = Target {
+            via: Some(Via {
+                ip: [127, 0, 0, 1].into(),
+                port: 15432,
+            }),
+            ..TARGET
+        };
+        let launch = planned(&options(&["psql"]), &target, no_env, |_| unreachable!()).unwrap();
+        for (k, v) in [
+            ("PGHOST", "db.example.com"),
+            ("PGHOSTADDR", "127.0.0.1"),
+            ("PGPORT", "15432"),
+            ("PGSSLMODE", "verify-full"),
+        ] {
+            assert_eq!(env_of(&launch, k).as_deref(), Some(v), "{k}");
+        }
+    }
+
+    #[test]
+    fn gives_mysql_clients_an_option_file_for_their_family_and_no_password_variable() {
         let target = Target {
             port: 3306,
             ..TARGET
@@ -316,33 +482,40 @@ mod tests {
             |_| MysqlFamily::Mysql,
         )
         .unwrap();
+        assert_eq!(launch.args, ["-e", "select 1"]);
+        assert_eq!(env_of(&launch, "MYSQL_PWD"), None);
+        let file = launch.option_file.unwrap();
         assert_eq!(
-            launch.args,
-            [
-                "--host=db.example.com",
-                "--port=3306",
-                "--user=app",
-                "--enable-cleartext-plugin",
-                "--ssl-mode=REQUIRED",
-                "-e",
-                "select 1"
-            ]
+            file.render().split_once("[client]\n").unwrap().1,
+            format!(
+                "user=\"app\"\npassword=\"TOKEN\"\nhost=\"db.example.com\"\nport=3306\n\
+                 enable-cleartext-plugin\nssl-ca=\"{BUNDLE}\"\nssl-mode=VERIFY_IDENTITY\n"
+            )
         );
-        assert_eq!(env_of(&launch, "MYSQL_PWD").as_deref(), Some("TOKEN"));
         let launch = planned(&options(&["mariadb-dump", "db"]), &target, no_env, |_| {
             MysqlFamily::Mariadb
         })
         .unwrap();
-        assert_eq!(
-            launch.args,
-            [
-                "--host=db.example.com",
-                "--port=3306",
-                "--user=app",
-                "--ssl-verify-server-cert",
-                "db"
-            ]
-        );
+        assert_eq!(launch.args, ["db"]);
+        assert!(launch
+            .option_file
+            .unwrap()
+            .render()
+            .ends_with("port=3306\nssl-ca=\"/home/u/.cache/rds-auth-token/rds-ca-bundle-0.pem\"\nssl-verify-server-cert\n"));
+        let tunnel = Target {
+            via: Some(Via {
+                ip: [127, 0, 0, 1].into(),
+                port: 13306,
+            }),
+            ..target
+        };
+        let launch = planned(&options(&["mysql"]), &tunnel, no_env, |_| {
+            MysqlFamily::Mysql
+        })
+        .unwrap();
+        let text = launch.option_file.unwrap().render();
+        assert!(text.contains("host=\"127.0.0.1\"\nport=13306\n"), "{text}");
+        assert!(text.ends_with("ssl-mode=VERIFY_CA\n"), "{text}");
     }
 
     #[test]

@@ -3,10 +3,13 @@
 use std::fmt::Write as _;
 use std::time::SystemTime;
 
+use std::path::Path;
+
 use clap::ValueEnum;
 use rds_auth_token::{rfc3339, AuthToken};
 
 use crate::engine::Engine;
+use crate::options::Via;
 
 /// The output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -22,7 +25,8 @@ pub enum Format {
     Env,
     /// One `.pgpass` line: `host:port:*:user:token`.
     Pgpass,
-    /// A connection URI with the token as the password, TLS required.
+    /// A connection URI with the token as the password, and the server's
+    /// certificate verified against the CA bundle.
     Uri,
 }
 
@@ -65,6 +69,34 @@ pub struct Issued<'a> {
     pub expires_at: SystemTime,
     /// When the credentials that signed the token expire, if they do.
     pub credential_expiration: Option<SystemTime>,
+    /// The CA file clients verify the server with (`env` and `uri`).
+    pub ca_file: Option<&'a Path>,
+    /// The tunnel clients connect through.
+    pub via: Option<Via>,
+}
+
+impl Issued<'_> {
+    /// The port a client connects to: the tunnel's, else the database's.
+    pub fn connect_port(&self) -> u16 {
+        self.via.map_or(self.port, |v| v.port)
+    }
+
+    /// The host a MySQL client connects to (it has no hostaddr): the
+    /// tunnel's address, else the database's name.
+    pub fn mysql_host(&self) -> String {
+        self.via
+            .map_or_else(|| self.hostname.to_owned(), |v| v.ip.to_string())
+    }
+
+    /// MySQL's `--ssl-mode`: the name is checked unless a tunnel's address
+    /// stands in for it.
+    pub fn mysql_ssl_mode(&self) -> &'static str {
+        if self.via.is_some() {
+            "VERIFY_CA"
+        } else {
+            "VERIFY_IDENTITY"
+        }
+    }
 }
 
 /// The formats that differ by engine were asked for without one.
@@ -101,21 +133,35 @@ pub fn render(output: Output, issued: &Issued, now: SystemTime) -> String {
             out.push('}');
         }
         Output::Env(engine) => {
-            let port = issued.port.to_string();
-            let vars: [(&str, &str); 4] = match engine {
-                Engine::Postgres => [
-                    ("PGHOST", issued.hostname),
-                    ("PGPORT", &port),
-                    ("PGUSER", issued.username),
-                    ("PGPASSWORD", token),
-                ],
-                Engine::Mysql => [
-                    ("MYSQL_HOST", issued.hostname),
-                    ("MYSQL_TCP_PORT", &port),
+            let port = issued.connect_port().to_string();
+            let ca = issued
+                .ca_file
+                .map(|p| p.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let hostaddr = issued.via.map(|v| v.ip.to_string());
+            let mysql_host = issued.mysql_host();
+            let mut vars: Vec<(&str, &str)> = Vec::with_capacity(7);
+            match engine {
+                Engine::Postgres => {
+                    vars.push(("PGHOST", issued.hostname));
+                    if let Some(addr) = &hostaddr {
+                        vars.push(("PGHOSTADDR", addr));
+                    }
+                    vars.extend([
+                        ("PGPORT", port.as_str()),
+                        ("PGUSER", issued.username),
+                        ("PGSSLMODE", "verify-full"),
+                        ("PGSSLROOTCERT", &ca),
+                        ("PGPASSWORD", token),
+                    ]);
+                }
+                Engine::Mysql => vars.extend([
+                    ("MYSQL_HOST", mysql_host.as_str()),
+                    ("MYSQL_TCP_PORT", port.as_str()),
                     ("LIBMYSQL_ENABLE_CLEARTEXT_PLUGIN", "1"),
                     ("MYSQL_PWD", token),
-                ],
-            };
+                ]),
+            }
             for (i, (name, value)) in vars.iter().enumerate() {
                 if i > 0 {
                     out.push('\n');
@@ -125,22 +171,53 @@ pub fn render(output: Output, issued: &Issued, now: SystemTime) -> String {
             }
         }
         Output::Pgpass => {
-            pgpass_escape(&mut out, issued.hostname);
-            let _ = write!(out, ":{}:*:", issued.port);
-            pgpass_escape(&mut out, issued.username);
-            out.push(':');
-            pgpass_escape(&mut out, token);
+            // libpq matches the line against host (not hostaddr) and the
+            // port it connects to.
+            out.push_str(&rds_auth_token::password_file::pgpass_line(
+                issued.hostname,
+                issued.connect_port(),
+                issued.username,
+                token,
+            ));
         }
         Output::Uri(engine) => {
-            let (scheme, tls) = match engine {
-                Engine::Postgres => ("postgresql", "sslmode=require"),
-                Engine::Mysql => ("mysql", "ssl-mode=REQUIRED"),
+            let scheme = match engine {
+                Engine::Postgres => "postgresql",
+                Engine::Mysql => "mysql",
             };
             let _ = write!(out, "{scheme}://");
             userinfo_encode(&mut out, issued.username);
             out.push(':');
             userinfo_encode(&mut out, token);
-            let _ = write!(out, "@{}:{}/?{tls}", issued.hostname, issued.port);
+            let ca = issued
+                .ca_file
+                .map(|p| p.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            match engine {
+                Engine::Postgres => {
+                    let _ = write!(out, "@{}:{}/?", issued.hostname, issued.connect_port());
+                    if let Some(via) = issued.via {
+                        let _ = write!(out, "hostaddr={}&", via.ip);
+                    }
+                    out.push_str("sslmode=verify-full&sslrootcert=");
+                }
+                Engine::Mysql => {
+                    let host = match issued.via {
+                        Some(Via {
+                            ip: ip @ std::net::IpAddr::V6(_),
+                            ..
+                        }) => format!("[{ip}]"),
+                        _ => issued.mysql_host(),
+                    };
+                    let _ = write!(
+                        out,
+                        "@{host}:{}/?ssl-mode={}&ssl-ca=",
+                        issued.connect_port(),
+                        issued.mysql_ssl_mode()
+                    );
+                }
+            }
+            userinfo_encode(&mut out, &ca);
         }
     }
     out.push('\n');
@@ -179,18 +256,8 @@ fn shell_quote(out: &mut String, value: &str) {
     out.push('\'');
 }
 
-/// A `.pgpass` field: `:` and `\` escaped with a backslash.
-fn pgpass_escape(out: &mut String, value: &str) {
-    for c in value.chars() {
-        if c == ':' || c == '\\' {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-}
-
-/// URI userinfo: everything but the unreserved set percent-encoded, so the
-/// token's `:`, `/`, `?`, `&`, `=` and `%` survive any URI parser.
+/// URI userinfo and query values: everything but the unreserved set
+/// percent-encoded, so the token's `:`, `/`, `?`, `&`, `=` and `%` survive any URI parser.
 fn userinfo_encode(out: &mut String, value: &str) {
     for byte in value.bytes() {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
@@ -217,12 +284,5 @@ mod tests {
         let mut out = String::new();
         shell_quote(&mut out, "it's $HOME `x`");
         assert_eq!(out, r#"'it'\''s $HOME `x`'"#);
-    }
-
-    #[test]
-    fn escapes_colons_and_backslashes_for_pgpass() {
-        let mut out = String::new();
-        pgpass_escape(&mut out, r"h:5432/?a\b");
-        assert_eq!(out, r"h\:5432/?a\\b");
     }
 }

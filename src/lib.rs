@@ -39,7 +39,10 @@ pub mod endpoint;
 mod error;
 pub mod inspect;
 mod lifetime;
+pub mod password_file;
+pub mod private_file;
 pub mod region;
+pub mod tls;
 pub mod token;
 mod username;
 

@@ -1,6 +1,7 @@
 //! Parsed flags turned into checked values, once; nothing downstream looks at raw strings.
 
 use std::ffi::{OsStr, OsString};
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
@@ -10,9 +11,13 @@ use rds_auth_token::endpoint::validate_hostname;
 use rds_auth_token::inspect::Expected;
 use rds_auth_token::{region, ExpiresIn, Username};
 
-use crate::cli::{CacheAction, Cli, Command, ExecArgs, GlobalArgs, InspectArgs, TokenArgs};
+use crate::ca_bundle_command::CaBundleArgs;
+use crate::cli::{
+    CacheAction, Cli, Command, ConnectArgs, ExecArgs, GlobalArgs, InspectArgs, TokenArgs,
+};
 use crate::engine::Engine;
 use crate::format::Output;
+use crate::refresh_command::RefreshOptions;
 
 /// What the user asked for, checked: a token, or a look at one.
 #[derive(Debug)]
@@ -23,6 +28,10 @@ pub enum Request {
     Inspect(InspectOptions),
     /// Remove this tool's files from the credential cache.
     CacheClear,
+    /// Print the CA bundle, or its file's path.
+    CaBundle(CaBundleArgs),
+    /// Keep a password file fresh.
+    Refresh(RefreshOptions),
 }
 
 impl Request {
@@ -39,6 +48,11 @@ impl Request {
             Some(Command::Cache(args)) => match args.action {
                 CacheAction::Clear => Ok(Request::CacheClear),
             },
+            Some(Command::CaBundle(args)) => Ok(Request::CaBundle(args)),
+            Some(Command::Refresh(args)) => {
+                let chain = chain_settings(&cli.global)?;
+                Ok(Request::Refresh(RefreshOptions::from_args(args, chain)?))
+            }
             _ => Ok(Request::Token(Options::from_cli(cli)?)),
         }
     }
@@ -48,7 +62,88 @@ impl Request {
 #[derive(Debug)]
 pub struct Options {
     pub token: TokenOptions,
+    pub connect: ConnectOptions,
     pub action: Action,
+}
+
+/// `--ssl-ca` and `--via`, checked.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConnectOptions {
+    /// The CA file to trust instead of the bundle, as an absolute path.
+    pub ssl_ca: Option<PathBuf>,
+    /// The tunnel to connect through.
+    pub via: Option<Via>,
+}
+
+/// A tunnel's local end: `--via IP:PORT`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Via {
+    pub ip: IpAddr,
+    pub port: u16,
+}
+
+impl ConnectOptions {
+    /// Checks `--ssl-ca` (a readable file) and `--via` (an IP address and a
+    /// port: libpq's hostaddr takes no name).
+    ///
+    /// # Errors
+    /// A one-line message that names the flag and the fix.
+    pub fn from_args(args: ConnectArgs) -> Result<ConnectOptions> {
+        let ssl_ca = match args.ssl_ca {
+            None => None,
+            Some(path) if path.is_empty() => {
+                return Err(anyhow!(
+                    "--ssl-ca is empty; pass a PEM file of CA certificates, or leave the flag out to trust the Amazon RDS CAs"
+                ))
+            }
+            Some(path) => {
+                let path = PathBuf::from(path);
+                let absolute = std::path::absolute(&path).unwrap_or_else(|_| path.clone());
+                if let Err(err) = std::fs::File::open(&absolute).and_then(|f| {
+                    if f.metadata()?.is_file() {
+                        Ok(())
+                    } else {
+                        Err(std::io::Error::other("not a file"))
+                    }
+                }) {
+                    return Err(anyhow!(
+                        "--ssl-ca {}: {err}; pass a readable PEM file of CA certificates",
+                        path.display()
+                    ));
+                }
+                Some(absolute)
+            }
+        };
+        let via = args
+            .via
+            .as_deref()
+            .map(|v| utf8("--via", v).and_then(|v| parse_via(&v)))
+            .transpose()?;
+        Ok(ConnectOptions { ssl_ca, via })
+    }
+}
+
+/// `IP:PORT` or `[IPv6]:PORT`; `localhost` stands for 127.0.0.1.
+fn parse_via(value: &str) -> Result<Via> {
+    let fail = |why: &str| {
+        anyhow!("--via {value:?} {why}; pass the tunnel's local address as IP:PORT, e.g. 127.0.0.1:15432")
+    };
+    let (host, port) = value.rsplit_once(':').ok_or_else(|| fail("has no port"))?;
+    let port = match port.parse::<u16>() {
+        Ok(port) if port > 0 => port,
+        _ => return Err(fail("has no port from 1 to 65535")),
+    };
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    let ip = if host.eq_ignore_ascii_case("localhost") {
+        IpAddr::from([127, 0, 0, 1])
+    } else {
+        host.parse::<IpAddr>()
+            .map_err(|_| fail("is not an IP address and port (clients are given the address as libpq's hostaddr, which takes no name)"))?
+    };
+    Ok(Via { ip, port })
 }
 
 /// What the token is made for, checked.
@@ -118,18 +213,25 @@ impl Options {
         match cli.command {
             None => {
                 let token = TokenOptions::from_args(cli.token, chain)?;
+                let connect = ConnectOptions::from_args(cli.connect)?;
                 let engine = cli.engine.or_else(|| Engine::from_port(token.port));
                 let output = Output::new(cli.format, engine, token.port)?;
                 Ok(Options {
                     token,
+                    connect,
                     action: Action::Print(output),
                 })
             }
-            Some(Command::Inspect(_)) => Err(anyhow!("inspect makes no token")),
-            Some(Command::Cache(_)) => Err(anyhow!("cache makes no token")),
+            Some(
+                Command::Inspect(_)
+                | Command::Cache(_)
+                | Command::CaBundle(_)
+                | Command::Refresh(_),
+            ) => Err(anyhow!("this command makes no token")),
             Some(Command::Exec(exec)) => {
                 let ExecArgs {
                     token,
+                    connect,
                     engine,
                     env_var,
                     allow_insecure_tls_modes_for_local_testing,
@@ -145,6 +247,7 @@ impl Options {
                 }
                 Ok(Options {
                     token: TokenOptions::from_args(token, chain)?,
+                    connect: ConnectOptions::from_args(connect)?,
                     action: Action::Exec(ExecOptions {
                         client,
                         engine,
@@ -158,7 +261,7 @@ impl Options {
 }
 
 impl TokenOptions {
-    fn from_args(args: TokenArgs, chain: ChainSettings) -> Result<TokenOptions> {
+    pub fn from_args(args: TokenArgs, chain: ChainSettings) -> Result<TokenOptions> {
         let hostname = utf8("--hostname", &required("--hostname", args.hostname)?)?;
         validate_hostname(&hostname)?;
         let port = parse_port(&utf8("--port", &required("--port", args.port)?)?)?;
@@ -263,7 +366,7 @@ impl InspectOptions {
 /// The AWS CLI's global options that change how credentials are fetched,
 /// checked; the ones that only shape the AWS CLI's own output are accepted
 /// and have no effect, as on the AWS CLI's token.
-fn chain_settings(global: &GlobalArgs) -> Result<ChainSettings> {
+pub fn chain_settings(global: &GlobalArgs) -> Result<ChainSettings> {
     if global.no_verify_ssl {
         return Err(anyhow!(
             "--no-verify-ssl is refused: without verification anyone in the middle could hand us credentials; \
@@ -450,7 +553,7 @@ mod tests {
         let cli = Cli::try_parse_from(["rds-auth-token", "inspect"].iter().chain(args)).unwrap();
         match Request::from_cli(cli)? {
             Request::Inspect(options) => Ok(options),
-            Request::Token(_) | Request::CacheClear => panic!("expected inspect"),
+            _ => panic!("expected inspect"),
         }
     }
 
@@ -509,6 +612,54 @@ mod tests {
         assert_eq!(
             inspect(&["--at", "yesterday\n"]).unwrap_err().to_string(),
             "--at \"yesterday\\n\" is not a time; pass one like 2026-11-22T01:30:00Z"
+        );
+    }
+
+    #[test]
+    fn reads_via_as_an_ip_address_and_a_port() {
+        let via = |v: &str| options(&["--via", v]).map(|o| o.connect.via.unwrap());
+        assert_eq!(
+            via("127.0.0.1:15432").unwrap(),
+            Via {
+                ip: IpAddr::from([127, 0, 0, 1]),
+                port: 15432
+            }
+        );
+        assert_eq!(via("localhost:1").unwrap().ip, IpAddr::from([127, 0, 0, 1]));
+        assert_eq!(
+            via("[::1]:5432").unwrap().ip,
+            "::1".parse::<IpAddr>().unwrap()
+        );
+        for (value, why) in [
+            ("127.0.0.1", "has no port"),
+            ("15432", "has no port"),
+            ("127.0.0.1:0", "has no port from 1 to 65535"),
+            ("bastion.example.com:5432", "is not an IP address and port"),
+        ] {
+            let err = via(value).unwrap_err().to_string();
+            assert!(err.starts_with(&format!("--via {value:?} {why}")), "{err}");
+            assert!(err.ends_with("e.g. 127.0.0.1:15432"), "{err}");
+        }
+    }
+
+    #[test]
+    fn checks_that_the_ssl_ca_file_can_be_read() {
+        let err = options(&["--ssl-ca", "/no/such/ca.pem"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("--ssl-ca /no/such/ca.pem: "), "{err}");
+        assert!(err.ends_with("; pass a readable PEM file of CA certificates"));
+        let err = options(&["--ssl-ca", "/"]).unwrap_err().to_string();
+        assert!(err.contains("not a file"), "{err}");
+        let file = tempfile::NamedTempFile::new().unwrap();
+        let path = file.path().to_str().unwrap();
+        assert_eq!(
+            options(&["--ssl-ca", path])
+                .unwrap()
+                .connect
+                .ssl_ca
+                .as_deref(),
+            Some(file.path())
         );
     }
 

@@ -10,13 +10,15 @@ use std::path::PathBuf;
 
 use support::{assert_signed_with, TestEnv, Token, RDS_HOST, SECRET_KEY};
 
-/// A stand-in client: writes its arguments (one a line) and environment to
+/// A stand-in client: writes its arguments (one a line), environment and
+/// the option file its first argument names (`--defaults-extra-file=`) to
 /// files in HOME, and answers `--version` with `version`.
 fn fake_client(env: &mut TestEnv, name: &str, version: &str) -> PathBuf {
     let bin = env.home().join("bin");
     let script = format!(
         "#!/bin/sh\nif [ \"$1\" = --version ]; then echo '{version}'; exit 0; fi\n\
-         printf '%s\\n' \"$@\" > \"$HOME/{name}.args\"\nenv > \"$HOME/{name}.env\"\n"
+         printf '%s\\n' \"$@\" > \"$HOME/{name}.args\"\nenv > \"$HOME/{name}.env\"\n\
+         case \"$1\" in --defaults-extra-file=*) cat \"${{1#--defaults-extra-file=}}\" > \"$HOME/{name}.cnf\";; esac\n"
     );
     env.write_script(&format!("bin/{name}"), &script);
     let path = format!(
@@ -53,8 +55,13 @@ fn exec_args<'a>(port: &'a str, client: &[&'a str]) -> Vec<&'a str> {
     args
 }
 
+/// The RDS CA bundle as `ca-bundle` prints it.
+fn bundle(env: &TestEnv) -> String {
+    env.run(["ca-bundle"]).success().stdout()
+}
+
 #[test]
-fn runs_psql_with_the_token_in_pgpassword_and_tls_required() {
+fn runs_psql_with_the_token_in_pgpassword_and_the_server_verified_against_the_bundle() {
     let mut env = TestEnv::new();
     env.with_env_keys();
     fake_client(&mut env, "psql", "psql (PostgreSQL) 15.18");
@@ -67,12 +74,61 @@ fn runs_psql_with_the_token_in_pgpassword_and_tls_required() {
         ("PGHOST", RDS_HOST),
         ("PGPORT", "5432"),
         ("PGUSER", "jane_doe"),
-        ("PGSSLMODE", "require"),
+        ("PGSSLMODE", "verify-full"),
     ] {
         assert_eq!(env_value(&dump, k).as_deref(), Some(v), "{k}");
     }
+    let root = PathBuf::from(env_value(&dump, "PGSSLROOTCERT").expect("PGSSLROOTCERT"));
+    assert_eq!(
+        root.parent(),
+        Some(env.home().join(".cache/rds-auth-token").as_path())
+    );
+    assert_eq!(std::fs::read_to_string(&root).unwrap(), bundle(&env));
     let token = Token(env_value(&dump, "PGPASSWORD").expect("PGPASSWORD"));
     assert_signed_with(&token, RDS_HOST, 5432, "jane_doe", "us-east-1", SECRET_KEY);
+}
+
+#[test]
+fn gives_rds_proxy_endpoints_the_amazon_roots() {
+    let mut env = TestEnv::new();
+    env.with_env_keys();
+    fake_client(&mut env, "psql", "psql (PostgreSQL) 15.18");
+    let proxy = "app.proxy-abc123def456.us-east-1.rds.amazonaws.com";
+    env.run([
+        "exec",
+        "--hostname",
+        proxy,
+        "--port",
+        "5432",
+        "--username",
+        "u",
+        "--",
+        "psql",
+    ])
+    .success();
+    let root = env_value(&read(&env, "psql.env"), "PGSSLROOTCERT").unwrap();
+    let roots = env.run(["ca-bundle", "--rds-proxy"]).success().stdout();
+    assert_eq!(std::fs::read_to_string(root).unwrap(), roots);
+}
+
+#[test]
+fn ssl_ca_replaces_the_bundle() {
+    let mut env = TestEnv::new();
+    env.with_env_keys();
+    fake_client(&mut env, "psql", "psql (PostgreSQL) 15.18");
+    let ca = env.write("my-ca.pem", "-----BEGIN CERTIFICATE-----\n");
+    let mut args = exec_args("5432", &["psql"]);
+    let ca_arg = ca.to_str().unwrap().to_owned();
+    args.splice(1..1, ["--ssl-ca", ca_arg.as_str()]);
+    env.run(args).success();
+    assert_eq!(
+        env_value(&read(&env, "psql.env"), "PGSSLROOTCERT").as_deref(),
+        Some(ca_arg.as_str())
+    );
+    assert!(
+        !env.home().join(".cache").exists(),
+        "no bundle file is written when --ssl-ca names one"
+    );
 }
 
 #[test]
@@ -91,23 +147,56 @@ fn runs_mysql_and_mariadb_clients_with_their_own_tls_and_clear_text_flags() {
     );
     env.run(exec_args("3306", &["mysql", "-e", "select 1"]))
         .success();
-    assert_eq!(
-        read(&env, "mysql.args"),
-        format!("--host={RDS_HOST}\n--port=3306\n--user=jane_doe\n--enable-cleartext-plugin\n--ssl-mode=REQUIRED\n-e\nselect 1\n")
+    let args = read(&env, "mysql.args");
+    let (first, rest) = args.split_once('\n').unwrap();
+    assert!(
+        first.starts_with("--defaults-extra-file=/dev/fd/"),
+        "the option file comes first, through a pipe: {args}"
     );
+    assert_eq!(rest, "-e\nselect 1\n");
     let dump = read(&env, "mysql.env");
-    let token = Token(env_value(&dump, "MYSQL_PWD").expect("MYSQL_PWD"));
-    assert_signed_with(&token, RDS_HOST, 3306, "jane_doe", "us-east-1", SECRET_KEY);
+    assert_eq!(
+        env_value(&dump, "MYSQL_PWD"),
+        None,
+        "MYSQL_PWD is deprecated"
+    );
     assert_eq!(
         env_value(&dump, "LIBMYSQL_ENABLE_CLEARTEXT_PLUGIN").as_deref(),
         Some("1")
     );
+    let cnf = read(&env, "mysql.cnf");
+    let lines: Vec<&str> = cnf.lines().filter(|l| !l.starts_with('#')).collect();
+    let ca = env.home().join(".cache/rds-auth-token");
+    assert_eq!(
+        lines[..5],
+        [
+            "[client]",
+            "user=\"jane_doe\"",
+            lines[2],
+            &format!("host=\"{RDS_HOST}\""),
+            "port=3306"
+        ]
+    );
+    assert_eq!(lines[5], "enable-cleartext-plugin");
+    assert!(
+        lines[6].starts_with(&format!("ssl-ca=\"{}/rds-ca-bundle-", ca.display())),
+        "{cnf}"
+    );
+    assert_eq!(lines[7..], ["ssl-mode=VERIFY_IDENTITY"]);
+    let token = Token(
+        lines[2]
+            .strip_prefix("password=\"")
+            .and_then(|t| t.strip_suffix('"'))
+            .unwrap()
+            .to_owned(),
+    );
+    assert_signed_with(&token, RDS_HOST, 3306, "jane_doe", "us-east-1", SECRET_KEY);
     env.run(exec_args("3306", &["mariadb-dump", "app"]))
         .success();
-    assert_eq!(
-        read(&env, "mariadb-dump.args"),
-        format!("--host={RDS_HOST}\n--port=3306\n--user=jane_doe\n--ssl-verify-server-cert\napp\n")
-    );
+    assert!(read(&env, "mariadb-dump.args").ends_with("\napp\n"));
+    let cnf = read(&env, "mariadb-dump.cnf");
+    assert!(!cnf.contains("cleartext"), "{cnf}");
+    assert!(cnf.ends_with(".pem\"\nssl-verify-server-cert\n"), "{cnf}");
 }
 
 #[test]
@@ -120,7 +209,7 @@ fn tells_a_mariadb_client_named_mysql_by_its_version() {
         "mysql  Ver 15.1 Distrib 10.11.19-MariaDB, for debian-linux-gnu (x86_64)",
     );
     env.run(exec_args("3306", &["mysql"])).success();
-    assert!(read(&env, "mysql.args").ends_with("--user=jane_doe\n--ssl-verify-server-cert\n"));
+    assert!(read(&env, "mysql.cnf").ends_with("\nssl-verify-server-cert\n"));
 }
 
 #[test]
@@ -135,6 +224,7 @@ fn never_puts_the_token_in_the_clients_arguments() {
         let args = read(&env, file);
         assert!(!args.contains("X-Amz-Signature"), "{file}: {args}");
     }
+    assert!(read(&env, "mysql.cnf").contains("X-Amz-Signature"));
 }
 
 #[test]

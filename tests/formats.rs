@@ -109,11 +109,17 @@ fn env_lines_survive_shlex_and_a_real_shell_eval() {
         &out,
     );
     let lines: Vec<&str> = words.lines().collect();
-    assert_eq!(lines.len(), 4, "{out}");
+    assert_eq!(lines.len(), 6, "{out}");
     assert_eq!(lines[0], format!("['export', 'PGHOST={RDS_HOST}']"));
     assert_eq!(lines[1], "['export', 'PGPORT=5432']");
     assert_eq!(lines[2], "['export', \"PGUSER=o'brien $HOME\"]");
-    assert!(lines[3].starts_with(&format!(
+    assert_eq!(lines[3], "['export', 'PGSSLMODE=verify-full']");
+    let bundle = env.run(["ca-bundle", "--path"]).success().stdout();
+    assert_eq!(
+        lines[4],
+        format!("['export', 'PGSSLROOTCERT={}']", bundle.trim_end())
+    );
+    assert!(lines[5].starts_with(&format!(
         "['export', 'PGPASSWORD={RDS_HOST}:5432/?Action=connect&DBUser=o%27brien%20%24HOME&"
     )));
     let shell = Command::new("sh")
@@ -163,9 +169,19 @@ fn env_for_mysql_sets_mysql_pwd() {
 #[test]
 fn uri_round_trips_through_urllib_with_the_token_as_the_password() {
     let env = env_with_keys();
+    let bundle = env.run(["ca-bundle", "--path"]).success().stdout();
+    let bundle = bundle.trim_end().replace('/', "%2F");
     for (port, scheme, query) in [
-        ("5432", "postgresql", "sslmode=require"),
-        ("3306", "mysql", "ssl-mode=REQUIRED"),
+        (
+            "5432",
+            "postgresql",
+            format!("sslmode=verify-full&sslrootcert={bundle}"),
+        ),
+        (
+            "3306",
+            "mysql",
+            format!("ssl-mode=VERIFY_IDENTITY&ssl-ca={bundle}"),
+        ),
     ] {
         let out = env
             .run([
@@ -203,6 +219,61 @@ fn uri_round_trips_through_urllib_with_the_token_as_the_password() {
             "{password}"
         );
     }
+}
+
+#[test]
+fn env_and_uri_through_a_tunnel_name_the_tunnel_and_keep_the_rds_name_for_libpq() {
+    let env = env_with_keys();
+    let run = |port: &str, format: &str| {
+        env.run([
+            "--hostname",
+            RDS_HOST,
+            "--port",
+            port,
+            "--username",
+            "u",
+            "--format",
+            format,
+            "--via",
+            "127.0.0.1:15432",
+        ])
+        .success()
+        .stdout()
+    };
+    let pg = run("5432", "env");
+    let names: Vec<&str> = pg.lines().map(|l| l.split('=').next().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            "export PGHOST",
+            "export PGHOSTADDR",
+            "export PGPORT",
+            "export PGUSER",
+            "export PGSSLMODE",
+            "export PGSSLROOTCERT",
+            "export PGPASSWORD"
+        ]
+    );
+    assert!(pg.starts_with(&format!(
+        "export PGHOST='{RDS_HOST}'\nexport PGHOSTADDR='127.0.0.1'\nexport PGPORT='15432'\n"
+    )));
+    let uri = run("5432", "uri");
+    assert!(
+        uri.contains(&format!(
+            "@{RDS_HOST}:15432/?hostaddr=127.0.0.1&sslmode=verify-full&sslrootcert="
+        )),
+        "{uri}"
+    );
+    let my = run("3306", "uri");
+    assert!(
+        my.contains("@127.0.0.1:15432/?ssl-mode=VERIFY_CA&ssl-ca="),
+        "{my}"
+    );
+    let line = run("5432", "pgpass");
+    assert!(
+        line.starts_with(&format!("{RDS_HOST}:15432:*:u:{RDS_HOST}\\:5432/?")),
+        "{line}"
+    );
 }
 
 #[test]

@@ -71,7 +71,8 @@ fn recipe_env(servers: &Servers, db: Db) -> TestEnv {
     env.env("PATH", path)
         .env("DB_HOST", HOST)
         .env("DB_PORT", servers.port(db).to_string())
-        .env("REGION", REGION);
+        .env("REGION", REGION)
+        .env("CA", servers.ca_cert());
     env
 }
 
@@ -79,11 +80,12 @@ fn recipe_env(servers: &Servers, db: Db) -> TestEnv {
 fn the_readme_postgresql_recipe_logs_in_with_psql() {
     let servers = servers::shared();
     let env = recipe_env(servers, Db::Postgres);
-    // The README's recipe with an explicit region, and -w so that psql fails
-    // instead of prompting if the token were missing.
+    // The README's recipe with an explicit region, the test CA in place of
+    // `rds-auth-token ca-bundle --path` (the server is not RDS), and -w so
+    // that psql fails instead of prompting if the token were missing.
     let recipe = r#"
         PGPASSWORD="$(rds-auth-token --hostname "$DB_HOST" --port "$DB_PORT" --username iam_user --region "$REGION")" \
-        psql -w "host=$DB_HOST port=$DB_PORT user=iam_user dbname=postgres sslmode=require" -c 'select current_user'
+        psql -w "host=$DB_HOST port=$DB_PORT user=iam_user dbname=postgres sslmode=verify-full sslrootcert=$CA" -c 'select current_user'
     "#;
     servers
         .login(Db::Postgres, || env.run_program("sh", ["-c", recipe]))
@@ -408,12 +410,12 @@ fn recipe(servers: &Servers, db: Db, script: &str) -> Login {
 }
 
 #[test]
-fn exec_logs_psql_in_with_tls_required() {
+fn exec_logs_psql_in_with_the_server_verified_against_ssl_ca() {
     let servers = servers::shared();
     recipe(
         servers,
         Db::Postgres,
-        r#"rds-auth-token exec --hostname "$DB_HOST" --port "$DB_PORT" --username iam_user --region "$REGION" \
+        r#"rds-auth-token exec --ssl-ca "$CA" --hostname "$DB_HOST" --port "$DB_PORT" --username iam_user --region "$REGION" \
             -- psql -w -d postgres -tAc 'select current_user'"#,
     )
     .logged_in(None, &current_user(Db::Postgres));
@@ -422,12 +424,9 @@ fn exec_logs_psql_in_with_tls_required() {
 #[test]
 fn exec_logs_the_mariadb_client_in_with_a_verified_tls_connection() {
     let servers = servers::shared();
-    let script = format!(
-        r#"rds-auth-token exec --hostname "$DB_HOST" --port "$DB_PORT" --username iam_user --region "$REGION" \
-            -- mariadb --ssl-ca={} -N -B -e 'select current_user()'"#,
-        servers.ca_cert().display()
-    );
-    recipe(servers, Db::Mariadb, &script).logged_in(None, &current_user(Db::Mariadb));
+    let script = r#"rds-auth-token exec --ssl-ca "$CA" --hostname "$DB_HOST" --port "$DB_PORT" --username iam_user --region "$REGION" \
+            -- mariadb -N -B -e 'select current_user()'"#;
+    recipe(servers, Db::Mariadb, script).logged_in(None, &current_user(Db::Mariadb));
 }
 
 #[test]
@@ -438,7 +437,7 @@ fn the_pgpass_format_logs_in_through_libpqs_own_password_file() {
         Db::Postgres,
         r#"f="$HOME/pgpass"; umask 077
            rds-auth-token --hostname "$DB_HOST" --port "$DB_PORT" --username iam_user --region "$REGION" --format pgpass > "$f"
-           PGPASSFILE="$f" psql -w "host=$DB_HOST port=$DB_PORT user=iam_user dbname=postgres sslmode=require" -tAc 'select current_user'"#,
+           PGPASSFILE="$f" psql -w "host=$DB_HOST port=$DB_PORT user=iam_user dbname=postgres sslmode=verify-full sslrootcert=$CA" -tAc 'select current_user'"#,
     )
     .logged_in(None, &current_user(Db::Postgres));
 }
@@ -449,7 +448,7 @@ fn the_uri_format_logs_in_through_libpqs_own_uri_parser() {
     recipe(
         servers,
         Db::Postgres,
-        r#"uri="$(rds-auth-token --hostname "$DB_HOST" --port "$DB_PORT" --username iam_user --region "$REGION" --format uri --engine postgres)"
+        r#"uri="$(rds-auth-token --hostname "$DB_HOST" --port "$DB_PORT" --username iam_user --region "$REGION" --format uri --engine postgres --ssl-ca "$CA")"
            PGDATABASE=postgres psql -w "$uri" -tAc 'select current_user'"#,
     )
     .logged_in(None, &current_user(Db::Postgres));
@@ -461,8 +460,8 @@ fn the_env_format_logs_in_after_eval() {
     recipe(
         servers,
         Db::Postgres,
-        r#"eval "$(rds-auth-token --hostname "$DB_HOST" --port "$DB_PORT" --username iam_user --region "$REGION" --format env --engine postgres)"
-           PGSSLMODE=require psql -w -d postgres -tAc 'select current_user'"#,
+        r#"eval "$(rds-auth-token --hostname "$DB_HOST" --port "$DB_PORT" --username iam_user --region "$REGION" --format env --engine postgres --ssl-ca "$CA")"
+           psql -w -d postgres -tAc 'select current_user'"#,
     )
     .logged_in(None, &current_user(Db::Postgres));
 }

@@ -11,7 +11,9 @@ key and secret key. Anything else is refused (exit 1).
 
 CONFIG holds `key = value` lines: host, port, region, access_key,
 secret_key, log, and optionally session_token (a token must then carry
-exactly it; without it a token must carry none).
+exactly it; without it a token must carry none), and alias_host with
+alias_region: a second name the server answers to (as an RDS endpoint
+reached through a tunnel does), whose tokens are signed for that region.
 
 Every decision is appended to the log as one line:
 
@@ -154,7 +156,10 @@ def parse_token(token):
 def check(config, user, token, now):
     """Returns the reason the token is good, or raises Refused."""
     host, port, params = parse_token(token)
-    if host.lower() != config["host"].lower():
+    alias = config.get("alias_host")
+    if alias and host.lower() == alias.lower():
+        config = dict(config, host=alias, region=config["alias_region"])
+    elif host.lower() != config["host"].lower():
         raise Refused(f"the token is for host {host!r}, this server is {config['host']!r}")
     if port != config["port"]:
         raise Refused(f"the token is for port {port}, this server listens on {config['port']}")

@@ -55,6 +55,12 @@ use super::{in_ci, Run, TestEnv, ACCESS_KEY, SECRET_KEY};
 pub const HOST: &str = "127.0.0.1";
 /// The region the verifier expects.
 pub const REGION: &str = "eu-central-1";
+/// The RDS endpoint name the servers' certificate also carries (beside the
+/// IP address 127.0.0.1), as a database reached through a tunnel presents
+/// it; the verifier accepts tokens for it signed for [`TUNNEL_REGION`].
+pub const TUNNEL_HOST: &str = "mydb.xxx.us-east-1.rds.amazonaws.com";
+/// The region in [`TUNNEL_HOST`].
+pub const TUNNEL_REGION: &str = "us-east-1";
 /// The database user that logs in with a token, in both servers.
 pub const IAM_USER: &str = "iam_user";
 /// How long a server may take to start answering.
@@ -704,10 +710,16 @@ impl Servers {
         self.server(db).port
     }
 
-    /// The self-signed certificate both servers present (CN and IP SAN
-    /// 127.0.0.1), for clients that verify it.
+    /// The test CA that issued the certificate both servers present (CN
+    /// 127.0.0.1; names IP 127.0.0.1 and DNS [`TUNNEL_HOST`]), for clients
+    /// that verify it.
     pub fn ca_cert(&self) -> PathBuf {
-        self.dir.join("cert.pem")
+        self.dir.join("ca.pem")
+    }
+
+    /// Another test CA, which issued no certificate the servers present.
+    pub fn wrong_ca_cert(&self) -> PathBuf {
+        self.dir.join("wrong-ca.pem")
     }
 
     /// The temporary directory that holds the data, configuration and logs.
@@ -864,18 +876,62 @@ impl Servers {
         fs::set_permissions(&log, fs::Permissions::from_mode(0o600)).map_err(io(&log))?;
         self.owner.give(&log)?;
 
-        let (key, cert) = (self.dir.join("key.pem"), self.ca_cert());
+        // Two certificate authorities: the one that issues the servers'
+        // certificate, and another that issued nothing here.
+        for (name, cn) in [("ca", "test CA"), ("wrong-ca", "wrong test CA")] {
+            run_checked(
+                Command::new(&tools.openssl)
+                    .args(["req", "-x509", "-newkey", "ec"])
+                    .args(["-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"])
+                    .args(["-days", "2", "-subj", &format!("/CN=rds-auth-token {cn}")])
+                    .args(["-addext", "basicConstraints=critical,CA:TRUE"])
+                    .args(["-addext", "keyUsage=critical,keyCertSign,cRLSign"])
+                    .arg("-keyout")
+                    .arg(self.dir.join(format!("{name}-key.pem")))
+                    .arg("-out")
+                    .arg(self.dir.join(format!("{name}.pem"))),
+                "openssl req (a test CA)",
+            )?;
+        }
+        let (key, csr, cert) = (
+            self.dir.join("key.pem"),
+            self.dir.join("server.csr"),
+            self.dir.join("cert.pem"),
+        );
         run_checked(
             Command::new(&tools.openssl)
-                .args(["req", "-x509", "-newkey", "ec"])
+                .args(["req", "-new", "-newkey", "ec"])
                 .args(["-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"])
-                .args(["-days", "2", "-subj", "/CN=127.0.0.1"])
-                .args(["-addext", "subjectAltName=IP:127.0.0.1"])
+                .args(["-subj", "/CN=127.0.0.1"])
                 .arg("-keyout")
                 .arg(&key)
                 .arg("-out")
+                .arg(&csr),
+            "openssl req (the servers' key)",
+        )?;
+        let extensions = self.dir.join("server.ext");
+        fs::write(
+            &extensions,
+            format!(
+                "subjectAltName=IP:127.0.0.1,DNS:{TUNNEL_HOST}\n\
+                 basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n"
+            ),
+        )
+        .map_err(io(&extensions))?;
+        run_checked(
+            Command::new(&tools.openssl)
+                .args(["x509", "-req", "-days", "2", "-set_serial", "2"])
+                .arg("-in")
+                .arg(&csr)
+                .arg("-CA")
+                .arg(self.ca_cert())
+                .arg("-CAkey")
+                .arg(self.dir.join("ca-key.pem"))
+                .arg("-extfile")
+                .arg(&extensions)
+                .arg("-out")
                 .arg(&cert),
-            "openssl req (the servers' TLS certificate)",
+            "openssl x509 (the servers' certificate, issued by the test CA)",
         )?;
         fs::set_permissions(&key, fs::Permissions::from_mode(0o600)).map_err(io(&key))?;
         self.owner.give(&key)?;
@@ -889,6 +945,7 @@ impl Servers {
         let text = format!(
             "# The endpoint and keys tokens for the {} server must be signed for.\n\
              host = {HOST}\nport = {port}\nregion = {REGION}\n\
+             alias_host = {TUNNEL_HOST}\nalias_region = {TUNNEL_REGION}\n\
              access_key = {ACCESS_KEY}\nsecret_key = {SECRET_KEY}\nlog = {}\n",
             db.name(),
             self.verifier_log_path().display()
