@@ -36,6 +36,7 @@ use aws_types::region::Region;
 mod http_client;
 mod lazy_provider;
 
+use http_client::{CaBundle, CaBundleFailure, CaBundleOrigin, HttpsSettings, LazyHttpsClient};
 use lazy_provider::LazyProvider;
 
 /// Where the profile name came from.
@@ -125,6 +126,14 @@ impl Profiles {
         self.set.get_profile(&self.selected)?.get(key)
     }
 
+    /// Whether the selected profile assumes a role with credentials from
+    /// another profile or a `credential_source` (botocore's assume-role
+    /// provider, which comes before web identity from the environment).
+    fn assumes_role(&self) -> bool {
+        self.get("role_arn").is_some()
+            && (self.get("source_profile").is_some() || self.get("credential_source").is_some())
+    }
+
     /// How the SDK gets credentials from the selected profile, walking
     /// `source_profile` as aws-config does: a profile with a `role_arn` (and
     /// no `web_identity_token_file`) assumes it with credentials from its
@@ -135,6 +144,7 @@ impl Profiles {
         };
         let mut roles = 0;
         let mut sources_itself_without_keys = None;
+        let mut sso_profile = None;
         let mut visited: Vec<&str> = Vec::new();
         let mut name = self.selected.as_str();
         let base = loop {
@@ -146,6 +156,9 @@ impl Profiles {
             }
             if !visited.is_empty() && has_keys(profile) {
                 break "static keys in a profile";
+            }
+            if profile.get("sso_session").is_some() || profile.get("sso_start_url").is_some() {
+                sso_profile = Some(name);
             }
             if profile.get("role_arn").is_none() || profile.get("web_identity_token_file").is_some()
             {
@@ -167,6 +180,7 @@ impl Profiles {
             roles,
             base,
             sources_itself_without_keys,
+            sso_profile,
         }
     }
 }
@@ -182,6 +196,9 @@ struct RoleChain<'a> {
     /// keys of its own: the AWS CLI refuses it as an infinite loop, while the
     /// SDK quietly treats the profile as having no credentials.
     sources_itself_without_keys: Option<&'a str>,
+    /// The profile in the walk with IAM Identity Center (SSO) settings: the
+    /// one to sign in again with `aws sso login`.
+    sso_profile: Option<&'a str>,
 }
 
 /// The credentials a profile holds or names itself, in aws-config's order.
@@ -197,6 +214,8 @@ fn base_of(profile: &Profile) -> &'static str {
         "web_identity_token_file in a profile"
     } else if profile.get("sso_session").is_some() || profile.get("sso_start_url").is_some() {
         "IAM Identity Center (SSO)"
+    } else if profile.get("login_session").is_some() {
+        "aws login session"
     } else if profile.get("credential_process").is_some() {
         "credential_process"
     } else {
@@ -243,6 +262,12 @@ pub enum CredentialsError {
     NotFound(String),
     #[error("could not load AWS credentials: {0}")]
     Provider(String),
+    #[error("the IAM Identity Center (SSO) sign-in of profile '{profile}' is over ({reason}); run `aws sso login --profile {profile}` and try again")]
+    SsoLogin { profile: String, reason: String },
+    #[error("{0}; point --ca-bundle (or AWS_CA_BUNDLE, or ca_bundle in the profile) at a readable PEM file of CA certificates")]
+    CaBundle(String),
+    #[error("could not load AWS credentials: {0}; if a proxy or private CA signs this certificate, trust its CA with AWS_CA_BUNDLE=/path/to/ca.pem, ca_bundle in the profile, or --ca-bundle")]
+    UntrustedCertificate(String),
     #[error("the AWS credentials from {source_name} expired at {expired_at}; refresh them (for IAM Identity Center: aws sso login) and try again")]
     Expired {
         source_name: String,
@@ -326,7 +351,6 @@ pub async fn resolve(
     now: SystemTime,
     settings: &ChainSettings,
 ) -> Result<ResolvedCredentials, CredentialsError> {
-    let _ = settings; // used by the HTTPS client and the cache
     let env = Env::real();
     let set = |var: &str| env.get(var).is_ok_and(|v| !v.trim().is_empty());
     let read_env = profiles.origin() != ProfileOrigin::Flag;
@@ -344,16 +368,40 @@ pub async fn resolve(
         }
     }
 
-    // One lazily built HTTPS client for every provider: none is made, and no
-    // TLS set-up happens, unless a provider goes to the network.
-    let provider_config = ProviderConfig::default()
-        .with_region(Some(Region::new(region.to_owned())))
-        .with_http_client(http_client::LazyHttpsClient::new());
+    // Lazily built HTTPS clients: none is made, no TLS set-up happens and
+    // no CA bundle is read, unless a provider goes to the network.
+    let ca_failure = CaBundleFailure::default();
+    let ca_bundle = ca_bundle(profiles, &env, settings);
+    let client = |proxy_from_env: bool, cli_timeouts: bool| {
+        LazyHttpsClient::new(
+            HttpsSettings {
+                ca_bundle: ca_bundle.clone(),
+                connect_timeout: settings.connect_timeout.filter(|_| cli_timeouts),
+                read_timeout: settings.read_timeout.filter(|_| cli_timeouts),
+                proxy_from_env,
+            },
+            ca_failure.clone(),
+        )
+    };
+    let with_client = |client: LazyHttpsClient| {
+        ProviderConfig::default()
+            .with_region(Some(Region::new(region.to_owned())))
+            .with_http_client(client)
+    };
+    // STS, IAM Identity Center and sign-in go through the proxies in the
+    // environment and take the command line's timeouts; the container
+    // endpoint is reached directly and instance metadata keeps its own
+    // limits, as in the AWS CLI.
+    let provider_config = with_client(client(true, true));
+    let container_config = with_client(client(false, false));
+    let imds_config = with_client(client(true, false));
     // Each provider after the environment is built only when the chain
     // reaches it: building some of them constructs an STS client.
-    let imds = ImdsLimits::read(profiles, &env);
+    let imds = ImdsSettings::read(profiles, &env);
     let profile = {
         let (config, name) = (provider_config.clone(), profiles.selected().to_owned());
+        let (container_config, imds_config, imds) =
+            (container_config.clone(), imds_config.clone(), imds.clone());
         LazyProvider::new(move || {
             // The profile provider builds its own container and instance
             // metadata providers for `credential_source` unless given them:
@@ -362,42 +410,58 @@ pub async fn resolve(
             ProfileFileCredentialsProvider::builder()
                 .configure(&config)
                 .profile_name(&name)
-                .with_custom_provider("EcsContainer", ecs_provider(&config))
-                .with_custom_provider("Ec2InstanceMetadata", imds_provider(&config, imds))
+                .with_custom_provider("EcsContainer", ecs_provider(&container_config))
+                .with_custom_provider("Ec2InstanceMetadata", imds_provider(&imds_config, &imds))
                 .build()
         })
     };
     let chain = if read_env {
         let config = provider_config.clone();
-        CredentialsProviderChain::first_try(
+        let web_identity = LazyProvider::new(move || {
+            WebIdentityTokenCredentialsProvider::builder()
+                .configure(&config)
+                .build()
+        });
+        let chain = CredentialsProviderChain::first_try(
             "Environment",
             EnvironmentVariableCredentialsProvider::new(),
-        )
-        .or_else("Profile", profile)
-        .or_else(
-            "WebIdentityToken",
-            LazyProvider::new(move || {
-                WebIdentityTokenCredentialsProvider::builder()
-                    .configure(&config)
-                    .build()
-            }),
-        )
+        );
+        // botocore asks web identity from the environment before the
+        // profile's own credentials, unless the profile assumes a role with
+        // credentials from somewhere else.
+        if set("AWS_WEB_IDENTITY_TOKEN_FILE") && set("AWS_ROLE_ARN") && !profiles.assumes_role() {
+            chain
+                .or_else("WebIdentityToken", web_identity)
+                .or_else("Profile", profile)
+        } else {
+            chain
+                .or_else("Profile", profile)
+                .or_else("WebIdentityToken", web_identity)
+        }
     } else {
         CredentialsProviderChain::first_try("Profile", profile)
     };
     let chain = chain
-        .or_else("EcsContainer", ecs_provider(&provider_config))
-        .or_else("Ec2InstanceMetadata", imds_provider(&provider_config, imds));
-    let credentials = chain.provide_credentials().await.map_err(|err| match err {
-        SdkCredentialsError::CredentialsNotLoaded(_) => {
-            CredentialsError::NotFound(error_chain(&err))
-        }
-        other => CredentialsError::Provider(error_chain(&other)),
-    })?;
+        .or_else("EcsContainer", ecs_provider(&container_config))
+        .or_else("Ec2InstanceMetadata", imds_provider(&imds_config, &imds));
+    let result = chain.provide_credentials().await;
+    if let Some(message) = ca_failure.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        return Err(CredentialsError::CaBundle(message));
+    }
+    let credentials = result.map_err(|err| classify(err, &role_chain))?;
 
     let source = describe_source(&credentials, &role_chain);
     if let Some(expiry) = credentials.expiry() {
         if expiry <= now {
+            if let Some(profile) = role_chain.sso_profile {
+                return Err(CredentialsError::SsoLogin {
+                    profile: profile.to_owned(),
+                    reason: format!(
+                        "the role credentials it gave expired at {}",
+                        crate::rfc3339(expiry)
+                    ),
+                });
+            }
             return Err(CredentialsError::Expired {
                 source_name: source,
                 expired_at: crate::rfc3339(expiry),
@@ -410,36 +474,101 @@ pub async fn resolve(
     })
 }
 
+/// The SDK's error as one of ours: what it means, and how to fix it.
+fn classify(err: SdkCredentialsError, role_chain: &RoleChain) -> CredentialsError {
+    let text = error_chain(&err);
+    if let SdkCredentialsError::CredentialsNotLoaded(_) = err {
+        return CredentialsError::NotFound(text);
+    }
+    if let Some(profile) = role_chain.sso_profile {
+        // The SDK's words for a sign-in that is over: an expired token it
+        // cannot refresh, no cached token, or one the portal refuses.
+        let signed_out = [
+            "SSO token has expired",
+            "failed to load the cached SSO token",
+            "UnauthorizedException",
+        ];
+        if signed_out.iter().any(|s| text.contains(s)) {
+            return CredentialsError::SsoLogin {
+                profile: profile.to_owned(),
+                reason: text,
+            };
+        }
+    }
+    if text.contains("UnknownIssuer") || text.contains("invalid peer certificate") {
+        return CredentialsError::UntrustedCertificate(text);
+    }
+    CredentialsError::Provider(text)
+}
+
+/// The CA bundle to trust: `--ca-bundle`, else `AWS_CA_BUNDLE`, else the
+/// profile's `ca_bundle`, as the AWS CLI picks it. A leading `~/` is the
+/// home folder.
+fn ca_bundle(profiles: &Profiles, env: &Env, settings: &ChainSettings) -> Option<CaBundle> {
+    let (path, origin) = if let Some(path) = &settings.ca_bundle {
+        (path.clone(), CaBundleOrigin::Flag)
+    } else if let Some(path) = env.get("AWS_CA_BUNDLE").ok().filter(|p| !p.trim().is_empty()) {
+        (expand_home(&path, env), CaBundleOrigin::Environment)
+    } else {
+        let path = profiles.get("ca_bundle").filter(|p| !p.trim().is_empty())?;
+        (expand_home(path, env), CaBundleOrigin::Profile)
+    };
+    Some(CaBundle {
+        path,
+        origin,
+        profile: profiles.selected().to_owned(),
+    })
+}
+
+fn expand_home(path: &str, env: &Env) -> PathBuf {
+    match (path.strip_prefix("~/"), env.get("HOME")) {
+        (Some(rest), Ok(home)) => PathBuf::from(home).join(rest),
+        _ => PathBuf::from(path),
+    }
+}
+
 /// Container credentials, built when first asked.
 fn ecs_provider(config: &ProviderConfig) -> impl ProvideCredentials + 'static {
     let config = config.clone();
     LazyProvider::new(move || EcsCredentialsProvider::builder().configure(&config).build())
 }
 
-/// Instance metadata credentials with the AWS CLI's limits, built when first asked.
-fn imds_provider(config: &ProviderConfig, limits: ImdsLimits) -> impl ProvideCredentials + 'static {
-    let config = config.clone();
+/// Instance metadata credentials with the AWS CLI's limits and the selected
+/// profile's endpoint, built when first asked.
+fn imds_provider(
+    config: &ProviderConfig,
+    settings: &ImdsSettings,
+) -> impl ProvideCredentials + 'static {
+    let (config, settings) = (config.clone(), settings.clone());
     LazyProvider::new(move || {
         ImdsCredentialsProvider::builder()
             .configure(&config)
-            .imds_client(limits.client(&config))
+            .imds_client(settings.client(&config))
             .build()
     })
 }
 
-/// How long instance metadata is waited for, as the AWS CLI waits:
-/// `AWS_METADATA_SERVICE_TIMEOUT` (or the profile's `metadata_service_timeout`)
-/// seconds, 1 by default, and `AWS_METADATA_SERVICE_NUM_ATTEMPTS` (or
-/// `metadata_service_num_attempts`) attempts, 1 by default. The SDK's own
+/// How instance metadata is reached, as the AWS CLI reaches it, with every
+/// setting from the environment or else the selected profile (the SDK reads
+/// the profile named by `AWS_PROFILE`, not `--profile`):
+/// `AWS_METADATA_SERVICE_TIMEOUT` / `metadata_service_timeout` seconds, 1 by
+/// default, `AWS_METADATA_SERVICE_NUM_ATTEMPTS` /
+/// `metadata_service_num_attempts` attempts, 1 by default (the SDK's own
 /// default, four attempts, keeps a machine with no credentials waiting for
-/// seconds before it says so.
-#[derive(Debug, Clone, Copy)]
-struct ImdsLimits {
+/// seconds before it says so), and `AWS_EC2_METADATA_SERVICE_ENDPOINT` /
+/// `ec2_metadata_service_endpoint` and `AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE`
+/// / `ec2_metadata_service_endpoint_mode`.
+#[derive(Debug, Clone)]
+struct ImdsSettings {
     timeout: Duration,
     attempts: u32,
+    /// The profile's endpoint, when the environment names none.
+    endpoint: Option<String>,
+    /// The profile's endpoint mode, when the environment names none.
+    mode: Option<imds::client::EndpointMode>,
 }
 
-impl ImdsLimits {
+impl ImdsSettings {
     fn read(profiles: &Profiles, env: &Env) -> Self {
         let setting = |var: &str, key: &str| {
             env.get(var)
@@ -455,19 +584,45 @@ impl ImdsLimits {
             "metadata_service_num_attempts",
         )
         .unwrap_or(1.0);
-        ImdsLimits {
+        let from_profile = |var: &str, key: &str| {
+            if env.get(var).is_ok() {
+                None
+            } else {
+                profiles.get(key).map(|v| v.trim().to_owned())
+            }
+        };
+        let endpoint = from_profile(
+            "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+            "ec2_metadata_service_endpoint",
+        )
+        .filter(|e| imds::Client::builder().endpoint(e).is_ok());
+        let mode = from_profile(
+            "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE",
+            "ec2_metadata_service_endpoint_mode",
+        )
+        .and_then(|m| m.parse().ok());
+        ImdsSettings {
             timeout: Duration::from_secs_f64(timeout.min(3600.0)),
             attempts: attempts.clamp(1.0, 10.0) as u32,
+            endpoint,
+            mode,
         }
     }
 
-    fn client(self, provider_config: &ProviderConfig) -> imds::Client {
-        imds::Client::builder()
+    fn client(&self, provider_config: &ProviderConfig) -> imds::Client {
+        let mut builder = imds::Client::builder()
             .configure(provider_config)
             .connect_timeout(self.timeout)
             .read_timeout(self.timeout)
-            .max_attempts(self.attempts)
-            .build()
+            .max_attempts(self.attempts);
+        if let Some(endpoint) = &self.endpoint {
+            builder = builder
+                .endpoint(endpoint)
+                .expect("checked when the settings were read");
+        } else if let Some(mode) = self.mode.clone() {
+            builder = builder.endpoint_mode(mode);
+        }
+        builder.build()
     }
 }
 
