@@ -507,7 +507,11 @@ fn classify(err: SdkCredentialsError, role_chain: &RoleChain) -> CredentialsErro
 fn ca_bundle(profiles: &Profiles, env: &Env, settings: &ChainSettings) -> Option<CaBundle> {
     let (path, origin) = if let Some(path) = &settings.ca_bundle {
         (path.clone(), CaBundleOrigin::Flag)
-    } else if let Some(path) = env.get("AWS_CA_BUNDLE").ok().filter(|p| !p.trim().is_empty()) {
+    } else if let Some(path) = env
+        .get("AWS_CA_BUNDLE")
+        .ok()
+        .filter(|p| !p.trim().is_empty())
+    {
         (expand_home(&path, env), CaBundleOrigin::Environment)
     } else {
         let path = profiles.get("ca_bundle").filter(|p| !p.trim().is_empty())?;

@@ -105,6 +105,27 @@ impl Server {
         })
     }
 
+    /// Answers every request with `handler`, over the stream `wrap` makes of
+    /// each connection (a TLS session, say); a connection `wrap` refuses is
+    /// closed.
+    pub fn start_wrapped<S: Read + Write + 'static>(
+        wrap: impl Fn(TcpStream) -> Option<S> + Send + Sync + 'static,
+        handler: impl Fn(&Request) -> Response + Send + Sync + 'static,
+    ) -> Server {
+        let (wrap, handler) = (Arc::new(wrap), Arc::new(handler));
+        Self::spawn(move |stream, exchanges, _held| {
+            let exchanges = Arc::clone(exchanges);
+            let (wrap, handler) = (Arc::clone(&wrap), Arc::clone(&handler));
+            std::thread::spawn(move || {
+                let _ = stream.set_read_timeout(Some(IO_TIMEOUT));
+                let _ = stream.set_write_timeout(Some(IO_TIMEOUT));
+                if let Some(stream) = wrap(stream) {
+                    serve_stream(stream, &*handler, &exchanges);
+                }
+            });
+        })
+    }
+
     /// Accepts connections and never answers them (until dropped).
     pub fn silent() -> Server {
         Self::spawn(|stream, _exchanges, held| held.push(stream))
@@ -148,6 +169,11 @@ impl Server {
             exchanges,
             thread: Some(thread),
         }
+    }
+
+    /// `127.0.0.1:PORT`
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
     }
 
     /// `http://127.0.0.1:PORT`
@@ -240,9 +266,19 @@ fn forward(upstream: SocketAddr, req: &Request) -> std::io::Result<Response> {
 fn serve_one(stream: TcpStream, handler: &dyn Fn(&Request) -> Response, exchanges: &Exchanges) {
     let _ = stream.set_read_timeout(Some(IO_TIMEOUT));
     let _ = stream.set_write_timeout(Some(IO_TIMEOUT));
-    let Ok(mut writer) = stream.try_clone() else {
+    let Ok(closer) = stream.try_clone() else {
         return;
     };
+    serve_stream(stream, handler, exchanges);
+    let _ = closer.shutdown(Shutdown::Both);
+}
+
+/// Reads one request from `stream`, answers it with `handler` and records both.
+fn serve_stream<S: Read + Write>(
+    stream: S,
+    handler: &dyn Fn(&Request) -> Response,
+    exchanges: &Exchanges,
+) {
     let mut reader = BufReader::new(stream);
     let Ok(req) = read_request(&mut reader) else {
         return;
@@ -259,11 +295,11 @@ fn serve_one(stream: TcpStream, handler: &dyn Fn(&Request) -> Response, exchange
     // Record before answering, so that a client that has its answer also
     // finds the exchange recorded.
     exchanges.lock().unwrap().push((req, resp.clone()));
+    let writer = reader.get_mut();
     let _ = writer
         .write_all(head.as_bytes())
         .and_then(|()| writer.write_all(&resp.body))
         .and_then(|()| writer.flush());
-    let _ = writer.shutdown(Shutdown::Both);
 }
 
 fn read_request(reader: &mut impl BufRead) -> std::io::Result<Request> {

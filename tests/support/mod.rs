@@ -9,8 +9,10 @@
 
 pub mod http;
 pub mod moto;
+pub mod proxy;
 #[cfg(unix)]
 pub mod servers;
+pub mod tls;
 
 use std::ffi::{OsStr, OsString};
 use std::fmt::Write as _;
