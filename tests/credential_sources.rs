@@ -981,3 +981,486 @@ fn assumes_the_role_of_a_profile_with_instance_metadata_as_its_credential_source
         &[IMDS_CREDS.secret_key, IMDS_SESSION],
     );
 }
+
+// ---------------------------------------------------------------------------
+// 9. `aws login` sessions (AWS Sign-In)
+
+const LOGIN_ARN: &str = "arn:aws:iam::123456789012:user/Admin";
+const LOGIN_CREDS: Creds<'static> = Creds {
+    access_key: "ASIALOGIN00000000001",
+    secret_key: "loginSecret/0123456789abcdefghijklmnopqr",
+    session_token: Some("loginSessionToken/+=0123456789"),
+};
+const REFRESHED_LOGIN_CREDS: Creds<'static> = Creds {
+    access_key: "ASIALOGINREFRESHED01",
+    secret_key: "loginRefreshedSecret/0123456789abcdefghi",
+    session_token: Some("loginRefreshedSessionToken/+=0123456789"),
+};
+const LOGIN_REFRESH_TOKEN: &str = "loginRefreshToken-0123456789";
+
+/// The hex digest of `text` from a coreutils tool (`sha1sum`, `sha256sum`):
+/// cache file names come from the reference tools, not from our code.
+fn digest(tool: &str, text: &str) -> String {
+    let output = std::process::Command::new("sh")
+        .args(["-c", &format!("printf %s \"$1\" | {tool}"), "sh", text])
+        .output()
+        .unwrap_or_else(|err| panic!("{tool}: {err}"));
+    assert!(output.status.success(), "{tool} failed");
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+/// RFC 3339 for `seconds` from now.
+fn from_now(seconds: i64) -> String {
+    let now = std::time::SystemTime::now();
+    let then = if seconds >= 0 {
+        now + Duration::from_secs(seconds.unsigned_abs())
+    } else {
+        now - Duration::from_secs(seconds.unsigned_abs())
+    };
+    rds_auth_token::rfc3339(then)
+}
+
+/// A P-256 key in SEC1 PEM, made by openssl, as `aws login` stores its DPoP key.
+fn dpop_key() -> String {
+    let output = std::process::Command::new("openssl")
+        .args(["ecparam", "-name", "prime256v1", "-genkey", "-noout"])
+        .output()
+        .expect("openssl (scripts/test installs it)");
+    assert!(output.status.success());
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// A profile `console` signed in with `aws login`, its cached session
+/// expiring at `expires_at`, in the login cache under `cache_dir` (relative
+/// to HOME); returns the cache file's path.
+fn write_login_session(env: &TestEnv, cache_dir: &str, expires_at: &str) -> std::path::PathBuf {
+    env.write(
+        ".aws/config",
+        &format!("[profile console]\nlogin_session = {LOGIN_ARN}\nregion = {REGION}\n"),
+    );
+    let c = &LOGIN_CREDS;
+    let key = dpop_key().replace('\n', "\\n");
+    env.write(
+        &format!("{cache_dir}/{}.json", digest("sha256sum", LOGIN_ARN)),
+        &format!(
+            "{{\"accessToken\": {{\"accessKeyId\": \"{}\", \"secretAccessKey\": \"{}\", \
+             \"sessionToken\": \"{}\", \"accountId\": \"123456789012\", \"expiresAt\": \"{expires_at}\"}}, \
+             \"tokenType\": \"aws_sigv4\", \"refreshToken\": \"{LOGIN_REFRESH_TOKEN}\", \
+             \"idToken\": \"eyJhbGciOiJSUzI1NiJ9.e30.c2ln\", \
+             \"clientId\": \"arn:aws:signin:::devtools/same-device\", \"dpopKey\": \"{key}\"}}",
+            c.access_key,
+            c.secret_key,
+            c.session_token.unwrap()
+        ),
+    )
+}
+
+/// The AWS Sign-In CreateOAuth2Token stand-in: refreshes with
+/// [`REFRESHED_LOGIN_CREDS`].
+fn signin_server() -> Server {
+    Server::start(|req| {
+        if req.method == "POST" && req.path() == "/v1/token" {
+            let c = &REFRESHED_LOGIN_CREDS;
+            Response::ok(format!(
+                "{{\"accessToken\": {{\"accessKeyId\": \"{}\", \"secretAccessKey\": \"{}\", \
+                 \"sessionToken\": \"{}\"}}, \"tokenType\": \"aws_sigv4\", \"expiresIn\": 900, \
+                 \"refreshToken\": \"loginRefreshToken-rotated\"}}",
+                c.access_key,
+                c.secret_key,
+                c.session_token.unwrap()
+            ))
+            .header("Content-Type", "application/json")
+        } else {
+            Response::status(404, "{}")
+        }
+    })
+}
+
+#[test]
+fn signs_with_the_cached_session_of_an_aws_login_profile() {
+    let server = signin_server();
+    let mut env = TestEnv::new();
+    write_login_session(&env, ".aws/login/cache", FAR_FUTURE);
+    env.env("AWS_ENDPOINT_URL_SIGNIN", server.url());
+    let run = run_debug(&env, &["--profile", "console"]);
+    assert_token_from(
+        &run,
+        &LOGIN_CREDS,
+        "aws login session",
+        &[LOGIN_REFRESH_TOKEN],
+    );
+    if !server.requests().is_empty() {
+        run.fail("a session that is still good must not be refreshed");
+    }
+}
+
+#[test]
+fn reads_the_login_cache_named_by_aws_login_cache_directory() {
+    let mut env = TestEnv::new();
+    write_login_session(&env, "elsewhere/login", FAR_FUTURE);
+    env.env(
+        "AWS_LOGIN_CACHE_DIRECTORY",
+        env.home().join("elsewhere/login"),
+    );
+    let run = run_debug(&env, &["--profile", "console"]);
+    assert_token_from(&run, &LOGIN_CREDS, "aws login session", &[]);
+}
+
+#[test]
+fn refreshes_an_aws_login_session_near_its_expiry_and_writes_it_back() {
+    let server = signin_server();
+    let mut env = TestEnv::new();
+    let cache = write_login_session(&env, ".aws/login/cache", &from_now(120));
+    env.env("AWS_ENDPOINT_URL_SIGNIN", server.url());
+    let run = run_debug(&env, &["--profile", "console"]);
+    assert_token_from(
+        &run,
+        &REFRESHED_LOGIN_CREDS,
+        "aws login session",
+        &[LOGIN_REFRESH_TOKEN, LOGIN_CREDS.secret_key],
+    );
+    let requests = server.requests();
+    if requests.len() != 1 {
+        run.fail(&format!("expected one refresh, got {requests:#?}"));
+    }
+    let body = requests[0].body_text();
+    for expected in [
+        "\"grantType\":\"refresh_token\"",
+        &format!("\"refreshToken\":\"{LOGIN_REFRESH_TOKEN}\""),
+        "\"clientId\":\"arn:aws:signin:::devtools/same-device\"",
+    ] {
+        if !body.replace(' ', "").contains(expected) {
+            run.fail(&format!(
+                "expected {expected} in the refresh request {body}"
+            ));
+        }
+    }
+    // RFC 9449: the refresh proves possession of the session's key.
+    if requests[0]
+        .header("dpop")
+        .is_none_or(|jwt| jwt.split('.').count() != 3)
+    {
+        run.fail(&format!("expected a DPoP proof, got {:#?}", requests[0]));
+    }
+    let written = std::fs::read_to_string(&cache).unwrap();
+    for expected in [
+        REFRESHED_LOGIN_CREDS.access_key,
+        "loginRefreshToken-rotated",
+        "-----BEGIN EC PRIVATE KEY-----",
+    ] {
+        if !written.contains(expected) {
+            run.fail(&format!(
+                "expected {expected} in the rewritten cache:\n{written}"
+            ));
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// 10. EKS Pod Identity and ECS
+
+#[test]
+fn sends_the_pod_identity_token_read_from_its_file_on_every_run() {
+    let server = Server::start(|req| {
+        if req.method == "GET" && req.path() == "/v1/credentials" {
+            Response::ok(metadata_json(&CONTAINER_CREDS, FAR_FUTURE))
+                .header("Content-Type", "application/json")
+        } else {
+            Response::status(404, "not here")
+        }
+    });
+    let mut env = TestEnv::new();
+    let token_file = env.write("eks-pod-identity-token", "podIdentityTokenOne");
+    env.env(
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        format!("{}/v1/credentials", server.url()),
+    )
+    .env("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", &token_file)
+    // The file wins over a token in the environment, as in botocore.
+    .env(
+        "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+        "staleTokenFromTheEnvironment",
+    );
+    let first = run_debug(&env, &[]);
+    assert_token_from(
+        &first,
+        &CONTAINER_CREDS,
+        "container credentials endpoint",
+        &["podIdentityTokenOne"],
+    );
+    // The kubelet rotates the token in place.
+    std::fs::write(&token_file, "podIdentityTokenTwo").unwrap();
+    let second = run_debug(&env, &[]);
+    assert_token_from(
+        &second,
+        &CONTAINER_CREDS,
+        "container credentials endpoint",
+        &["podIdentityTokenTwo"],
+    );
+    let sent: Vec<Option<String>> = server
+        .requests()
+        .iter()
+        .map(|r| r.header("authorization").map(str::to_owned))
+        .collect();
+    assert_eq!(
+        sent,
+        [
+            Some("podIdentityTokenOne".to_owned()),
+            Some("podIdentityTokenTwo".to_owned())
+        ]
+    );
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn signs_with_ecs_task_credentials_from_169_254_170_2_in_a_namespace_of_its_own() {
+    let ns = support::netns::NetNs::new();
+    ns.add_address("169.254.170.2");
+    let listener = ns.bind("169.254.170.2:80".parse().unwrap());
+    let server = Server::start_on(listener, |req| {
+        if req.method == "GET" && req.path() == "/v2/credentials/task-role-id" {
+            Response::ok(metadata_json(&CONTAINER_CREDS, FAR_FUTURE))
+                .header("Content-Type", "application/json")
+        } else {
+            Response::status(404, "not here")
+        }
+    });
+    let mut env = TestEnv::new();
+    env.env(
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "/v2/credentials/task-role-id",
+    );
+    let mut args = ns.wrap(env!("CARGO_BIN_EXE_rds-auth-token"));
+    args.extend(
+        [
+            "--hostname",
+            RDS_HOST,
+            "--port",
+            "5432",
+            "--username",
+            "jane_doe",
+            "--debug",
+        ]
+        .map(String::from),
+    );
+    let run = env.run_program("nsenter", &args);
+    assert_token_from(
+        &run,
+        &CONTAINER_CREDS,
+        "container credentials endpoint",
+        &[],
+    );
+    let requests = server.requests();
+    if requests.len() != 1 || requests[0].header("host") != Some("169.254.170.2") {
+        run.fail(&format!(
+            "expected one request to 169.254.170.2, got {requests:#?}"
+        ));
+    }
+}
+
+// ---------------------------------------------------------------------------
+// 11. IAM Identity Center: legacy profiles, refresh, expiry
+
+const SSO_START_URL: &str = "https://d-0123456789.awsapps.com/start";
+
+/// The portal's GetRoleCredentials, for `bearer` only; any other token is
+/// refused as the real portal refuses it.
+fn sso_portal(bearer: &'static str) -> Server {
+    Server::start(move |req| {
+        if req.method != "GET" || req.path() != "/federation/credentials" {
+            return Response::status(404, "{}");
+        }
+        if req.header("x-amz-sso_bearer_token") != Some(bearer) {
+            return Response::status(401, "{\"message\":\"Session token not found or invalid\"}")
+                .header("x-amzn-ErrorType", "UnauthorizedException")
+                .header("Content-Type", "application/json");
+        }
+        let c = &SSO_CREDS;
+        Response::ok(format!(
+            "{{\"roleCredentials\": {{\"accessKeyId\": \"{}\", \"secretAccessKey\": \"{}\", \
+             \"sessionToken\": \"{}\", \"expiration\": 4070908800000}}}}",
+            c.access_key,
+            c.secret_key,
+            c.session_token.unwrap()
+        ))
+        .header("Content-Type", "application/json")
+    })
+}
+
+fn legacy_sso_env(portal: &Server, expires_at: &str) -> TestEnv {
+    let mut env = TestEnv::new();
+    env.write(
+        ".aws/config",
+        &format!(
+            "[profile legacy]\nsso_start_url = {SSO_START_URL}\nsso_region = us-east-1\n\
+             sso_account_id = 123456789012\nsso_role_name = DbConnect\n"
+        ),
+    );
+    env.write(
+        &format!(".aws/sso/cache/{}.json", digest("sha1sum", SSO_START_URL)),
+        &format!(
+            "{{\"accessToken\": \"{SSO_BEARER}\", \"expiresAt\": \"{expires_at}\", \
+             \"region\": \"us-east-1\", \"startUrl\": \"{SSO_START_URL}\"}}"
+        ),
+    );
+    env.env("AWS_ENDPOINT_URL_SSO", portal.url());
+    env
+}
+
+#[test]
+fn signs_with_role_credentials_from_a_legacy_sso_start_url_profile() {
+    let portal = sso_portal(SSO_BEARER);
+    let env = legacy_sso_env(&portal, FAR_FUTURE);
+    let run = run_debug(&env, &["--profile", "legacy"]);
+    assert_token_from(&run, &SSO_CREDS, "IAM Identity Center (SSO)", &[SSO_BEARER]);
+    assert_eq!(portal.requests().len(), 1);
+}
+
+#[test]
+fn names_aws_sso_login_when_the_legacy_sso_sign_in_has_expired() {
+    let portal = sso_portal("aoaAAAAAGnotTheExpiredToken");
+    let env = legacy_sso_env(&portal, PAST);
+    let run = env.run_token(&["--profile", "legacy"]);
+    run.fails_with(1)
+        .stderr_contains("run `aws sso login --profile legacy` and try again")
+        .stderr_lacks(SSO_BEARER);
+}
+
+#[test]
+fn names_aws_sso_login_when_no_sso_sign_in_is_cached() {
+    let portal = sso_portal(SSO_BEARER);
+    let mut env = legacy_sso_env(&portal, FAR_FUTURE);
+    std::fs::remove_dir_all(env.home().join(".aws/sso")).unwrap();
+    env.env("AWS_PROFILE", "legacy");
+    let run = env.run_token(&[]);
+    run.fails_with(1)
+        .stderr_contains("run `aws sso login --profile legacy` and try again");
+    if !portal.requests().is_empty() {
+        run.fail("nothing to send without a sign-in");
+    }
+}
+
+const SSO_REFRESH_TOKEN: &str = "aorAAAAAGssoRefreshToken-0123456789";
+const SSO_CLIENT_SECRET: &str = "ssoClientSecret-0123456789abcdef";
+const REFRESHED_BEARER: &str = "aoaAAAAAGrefreshedSsoAccessToken-0123";
+
+/// An `sso-session` profile `dev` whose cached token expires at
+/// `expires_at`, with a refresh token if `refreshable`.
+fn sso_session_env(portal: &Server, expires_at: &str, refreshable: bool) -> TestEnv {
+    let mut env = TestEnv::new();
+    env.write(
+        ".aws/config",
+        &format!(
+            "[profile dev]\nsso_session = my-sso\nsso_account_id = 123456789012\n\
+             sso_role_name = DbConnect\n\n\
+             [sso-session my-sso]\nsso_region = us-east-1\nsso_start_url = {SSO_START_URL}\n\
+             sso_registration_scopes = sso:account:access\n"
+        ),
+    );
+    let refresh = if refreshable {
+        format!(
+            ", \"clientId\": \"ssoClientId-0123\", \"clientSecret\": \"{SSO_CLIENT_SECRET}\", \
+             \"registrationExpiresAt\": \"{FAR_FUTURE}\", \"refreshToken\": \"{SSO_REFRESH_TOKEN}\""
+        )
+    } else {
+        String::new()
+    };
+    env.write(
+        &format!(".aws/sso/cache/{}.json", digest("sha1sum", "my-sso")),
+        &format!(
+            "{{\"accessToken\": \"{SSO_BEARER}\", \"expiresAt\": \"{expires_at}\", \
+             \"region\": \"us-east-1\", \"startUrl\": \"{SSO_START_URL}\"{refresh}}}"
+        ),
+    );
+    env.env("AWS_ENDPOINT_URL_SSO", portal.url());
+    env
+}
+
+/// SSO OIDC's CreateToken, refreshing to [`REFRESHED_BEARER`].
+fn sso_oidc() -> Server {
+    Server::start(|req| {
+        if req.method == "POST" && req.path() == "/token" {
+            Response::ok(format!(
+                "{{\"accessToken\": \"{REFRESHED_BEARER}\", \"expiresIn\": 28800, \
+                 \"refreshToken\": \"aorAAAAAGrotatedRefreshToken\", \"tokenType\": \"Bearer\"}}"
+            ))
+            .header("Content-Type", "application/json")
+        } else {
+            Response::status(404, "{}")
+        }
+    })
+}
+
+#[test]
+fn refreshes_an_sso_session_token_near_expiry_and_writes_it_back_for_the_aws_cli() {
+    let portal = sso_portal(REFRESHED_BEARER);
+    let oidc = sso_oidc();
+    let mut env = sso_session_env(&portal, &from_now(120), true);
+    env.env("AWS_ENDPOINT_URL_SSO_OIDC", oidc.url());
+    let run = run_debug(&env, &["--profile", "dev"]);
+    assert_token_from(
+        &run,
+        &SSO_CREDS,
+        "IAM Identity Center (SSO)",
+        &[
+            SSO_BEARER,
+            REFRESHED_BEARER,
+            SSO_REFRESH_TOKEN,
+            SSO_CLIENT_SECRET,
+        ],
+    );
+    let refreshes = oidc.requests();
+    if refreshes.len() != 1 {
+        run.fail(&format!("expected one CreateToken, got {refreshes:#?}"));
+    }
+    let body = refreshes[0].body_text().replace(' ', "");
+    for expected in [
+        "\"grantType\":\"refresh_token\"",
+        &format!("\"refreshToken\":\"{SSO_REFRESH_TOKEN}\""),
+        &format!("\"clientSecret\":\"{SSO_CLIENT_SECRET}\""),
+        "\"clientId\":\"ssoClientId-0123\"",
+    ] {
+        if !body.contains(expected) {
+            run.fail(&format!("expected {expected} in CreateToken's body {body}"));
+        }
+    }
+    // The refreshed token is in the cache, where botocore's own SSO token
+    // loader (the AWS CLI's) finds it.
+    let check = format!(
+        "import botocore.utils, os\n\
+         cache = botocore.utils.JSONFileCache(os.path.expanduser('~/.aws/sso/cache'))\n\
+         token = botocore.utils.SSOTokenLoader(cache=cache)('{SSO_START_URL}', session_name='my-sso')\n\
+         print(token['accessToken'], token['refreshToken'], token['expiresAt'])\n"
+    );
+    let loaded = env.run_program("python3", ["-c", &check]);
+    loaded.success();
+    let fields: Vec<String> = loaded
+        .stdout()
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(fields[0], REFRESHED_BEARER, "{fields:?}");
+    assert_eq!(fields[1], "aorAAAAAGrotatedRefreshToken", "{fields:?}");
+    assert!(
+        fields[2] > from_now(7 * 3600),
+        "expected about 8 hours left: {fields:?}"
+    );
+}
+
+#[test]
+fn names_aws_sso_login_when_an_sso_session_has_expired_and_cannot_be_refreshed() {
+    let portal = sso_portal(SSO_BEARER);
+    let env = sso_session_env(&portal, PAST, false);
+    let run = env.run_token(&["--profile", "dev"]);
+    run.fails_with(1)
+        .stderr_contains("run `aws sso login --profile dev` and try again")
+        .stderr_lacks(SSO_BEARER);
+    if !portal.requests().is_empty() {
+        run.fail("an expired sign-in must not be sent to the portal");
+    }
+}

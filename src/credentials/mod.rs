@@ -488,7 +488,8 @@ fn classify(err: SdkCredentialsError, role_chain: &RoleChain) -> CredentialsErro
             "failed to load the cached SSO token",
             "UnauthorizedException",
         ];
-        if signed_out.iter().any(|s| text.contains(s)) {
+        let no_sign_in = text.contains("failed to read") && text.contains(".aws/sso/cache");
+        if no_sign_in || signed_out.iter().any(|s| text.contains(s)) {
             return CredentialsError::SsoLogin {
                 profile: profile.to_owned(),
                 reason: text,

@@ -105,6 +105,20 @@ impl Server {
         })
     }
 
+    /// Answers every request with `handler` on `listener` (bound by the
+    /// caller on a loopback interface, e.g. inside a network namespace).
+    pub fn start_on(
+        listener: TcpListener,
+        handler: impl Fn(&Request) -> Response + Send + Sync + 'static,
+    ) -> Server {
+        let handler = Arc::new(handler);
+        Self::spawn_on(listener, move |stream, exchanges, _held| {
+            let exchanges = Arc::clone(exchanges);
+            let handler = Arc::clone(&handler);
+            std::thread::spawn(move || serve_one(stream, &*handler, &exchanges));
+        })
+    }
+
     /// Answers every request with `handler`, over the stream `wrap` makes of
     /// each connection (a TLS session, say); a connection `wrap` refuses is
     /// closed.
@@ -132,9 +146,16 @@ impl Server {
     }
 
     fn spawn(
-        mut on_accept: impl FnMut(TcpStream, &Exchanges, &mut Vec<TcpStream>) + Send + 'static,
+        on_accept: impl FnMut(TcpStream, &Exchanges, &mut Vec<TcpStream>) + Send + 'static,
     ) -> Server {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+        Self::spawn_on(listener, on_accept)
+    }
+
+    fn spawn_on(
+        listener: TcpListener,
+        mut on_accept: impl FnMut(TcpStream, &Exchanges, &mut Vec<TcpStream>) + Send + 'static,
+    ) -> Server {
         listener.set_nonblocking(true).unwrap();
         let addr = listener.local_addr().unwrap();
         let stop = Arc::new(AtomicBool::new(false));

@@ -9,6 +9,8 @@
 
 pub mod http;
 pub mod moto;
+#[cfg(target_os = "linux")]
+pub mod netns;
 pub mod proxy;
 #[cfg(unix)]
 pub mod servers;
