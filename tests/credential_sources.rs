@@ -1464,3 +1464,353 @@ fn names_aws_sso_login_when_an_sso_session_has_expired_and_cannot_be_refreshed()
         run.fail("an expired sign-in must not be sent to the portal");
     }
 }
+
+// ---------------------------------------------------------------------------
+// 12. Role chains and their settings
+
+impl Sts {
+    /// Every STS call made, in order, with the credentials moto answered.
+    #[track_caller]
+    fn calls(&self, run: &Run) -> Vec<(Request, StsCreds)> {
+        self.tap
+            .exchanges()
+            .into_iter()
+            .map(|(req, resp)| {
+                if resp.status != 200 {
+                    run.fail(&format!(
+                        "moto answered {}: {}",
+                        resp.status,
+                        resp.body_text()
+                    ));
+                }
+                let body = resp.body_text();
+                let creds = StsCreds {
+                    access_key: xml_text(&body, "AccessKeyId"),
+                    secret_key: xml_text(&body, "SecretAccessKey"),
+                    session_token: xml_text(&body, "SessionToken"),
+                };
+                (req, creds)
+            })
+            .collect()
+    }
+}
+
+/// The STS call `req` is an AssumeRole of `role` with exactly these optional
+/// parameters.
+#[track_caller]
+fn assert_assume_role(
+    run: &Run,
+    req: &Request,
+    role: &str,
+    session_name: Option<&str>,
+    external_id: Option<&str>,
+    duration: Option<&str>,
+) {
+    let form = req.body_text();
+    let got = |name| form_param(&form, name);
+    if got("Action").as_deref() != Some("AssumeRole") || got("RoleArn").as_deref() != Some(role) {
+        run.fail(&format!("expected AssumeRole of {role}, sent {form}"));
+    }
+    if let Some(name) = session_name {
+        if got("RoleSessionName").as_deref() != Some(name) {
+            run.fail(&format!("expected RoleSessionName={name}, sent {form}"));
+        }
+    }
+    if got("ExternalId").as_deref() != external_id {
+        run.fail(&format!("expected ExternalId {external_id:?}, sent {form}"));
+    }
+    if got("DurationSeconds").as_deref() != duration {
+        run.fail(&format!(
+            "expected DurationSeconds {duration:?}, sent {form}"
+        ));
+    }
+}
+
+const ROLE_1: &str = "arn:aws:iam::111111111111:role/hop-one";
+const ROLE_2: &str = "arn:aws:iam::222222222222:role/hop-two";
+const ROLE_3: &str = "arn:aws:iam::333333333333:role/db-connect";
+
+#[test]
+fn assumes_a_chain_of_three_roles_each_with_the_credentials_of_the_one_before() {
+    let sts = Sts::start();
+    let mut env = TestEnv::new();
+    env.write(
+        ".aws/credentials",
+        &credentials_file(&[("base", &PROFILE_KEYS)]),
+    );
+    env.write(
+        ".aws/config",
+        &format!(
+            "[profile one]\nrole_arn = {ROLE_1}\nsource_profile = base\n\
+             role_session_name = hop-one-session\nexternal_id = partner-one\n\n\
+             [profile two]\nrole_arn = {ROLE_2}\nsource_profile = one\nduration_seconds = 1800\n\n\
+             [profile db]\nrole_arn = {ROLE_3}\nsource_profile = two\n\
+             role_session_name = jane-db\nexternal_id = partner-three\nduration_seconds = 3600\n"
+        ),
+    );
+    env.env("AWS_ENDPOINT_URL_STS", sts.tap.url());
+    let run = run_debug(&env, &["--profile", "db"]);
+    let calls = sts.calls(&run);
+    if calls.len() != 3 {
+        run.fail(&format!(
+            "expected three AssumeRole calls, got {}",
+            calls.len()
+        ));
+    }
+    assert_assume_role(
+        &run,
+        &calls[0].0,
+        ROLE_1,
+        Some("hop-one-session"),
+        Some("partner-one"),
+        None,
+    );
+    assert_assume_role(&run, &calls[1].0, ROLE_2, None, None, Some("1800"));
+    assert_assume_role(
+        &run,
+        &calls[2].0,
+        ROLE_3,
+        Some("jane-db"),
+        Some("partner-three"),
+        Some("3600"),
+    );
+    // Each hop is signed with the credentials of the one before.
+    assert_eq!(
+        signing_access_key(&calls[0].0),
+        Some(PROFILE_KEYS.access_key)
+    );
+    assert_eq!(
+        signing_access_key(&calls[1].0),
+        Some(calls[0].1.access_key.as_str())
+    );
+    assert_eq!(
+        signing_access_key(&calls[2].0),
+        Some(calls[1].1.access_key.as_str())
+    );
+    assert_token_from(
+        &run,
+        &calls[2].1.creds(),
+        "assume-role (STS) <- assume-role (STS) <- assume-role (STS) <- static keys in a profile",
+        &[
+            PROFILE_KEYS.secret_key,
+            &calls[0].1.secret_key,
+            &calls[1].1.secret_key,
+        ],
+    );
+}
+
+#[test]
+fn names_a_role_session_as_the_aws_cli_does_when_the_profile_names_none() {
+    let sts = Sts::start();
+    let mut env = TestEnv::new();
+    env.with_env_keys();
+    env.write(
+        ".aws/config",
+        &format!("[profile db]\nrole_arn = {ROLE_ARN}\ncredential_source = Environment\n"),
+    );
+    env.env("AWS_ENDPOINT_URL_STS", sts.tap.url());
+    let run = run_debug(&env, &["--profile", "db"]);
+    let (req, _) = sts.one_call(&run);
+    // botocore: 'botocore-session-%s' % int(time.time())
+    let name = form_param(&req.body_text(), "RoleSessionName").unwrap_or_default();
+    let digits = name.strip_prefix("botocore-session-").unwrap_or("");
+    if digits.len() < 10 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        run.fail(&format!(
+            "expected botocore-session-<unix time>, got {name:?}"
+        ));
+    }
+}
+
+#[test]
+fn assumes_the_role_of_a_profile_with_the_container_endpoint_as_its_credential_source() {
+    let sts = Sts::start();
+    let server = container_server(FAR_FUTURE);
+    let mut env = container_env(&server);
+    env.write(
+        ".aws/config",
+        &format!(
+            "[profile db]\nrole_arn = {ROLE_ARN}\ncredential_source = EcsContainer\n\
+             external_id = partner-ecs\nduration_seconds = 900\nrole_session_name = jane-ecs\n"
+        ),
+    );
+    env.env("AWS_ENDPOINT_URL_STS", sts.tap.url());
+    let run = run_debug(&env, &["--profile", "db"]);
+    let (req, moto_creds) = sts.one_call(&run);
+    assert_assume_role(
+        &run,
+        &req,
+        ROLE_ARN,
+        Some("jane-ecs"),
+        Some("partner-ecs"),
+        Some("900"),
+    );
+    assert_eq!(signing_access_key(&req), Some(CONTAINER_CREDS.access_key));
+    assert_token_from(
+        &run,
+        &moto_creds.creds(),
+        "assume-role (STS) <- container credentials endpoint",
+        &[CONTAINER_CREDS.secret_key, CONTAINER_AUTH],
+    );
+}
+
+#[test]
+fn reports_a_credential_source_it_does_not_know() {
+    let env = TestEnv::new();
+    env.write(
+        ".aws/config",
+        &format!("[profile db]\nrole_arn = {ROLE_ARN}\ncredential_source = Vault\n"),
+    );
+    env.run_token(&["--profile", "db"])
+        .fails_with(1)
+        .stderr_contains(
+            "credential_source = Vault; use Environment, Ec2InstanceMetadata or EcsContainer",
+        );
+}
+
+#[test]
+fn reports_a_duration_seconds_that_is_not_a_number() {
+    let env = TestEnv::new();
+    env.write(
+        ".aws/credentials",
+        &credentials_file(&[("base", &PROFILE_KEYS)]),
+    );
+    env.write(
+        ".aws/config",
+        &format!(
+            "[profile db]\nrole_arn = {ROLE_ARN}\nsource_profile = base\nduration_seconds = 1h\n"
+        ),
+    );
+    env.run_token(&["--profile", "db"])
+        .fails_with(1)
+        .stderr_contains(
+            "profile 'db' has duration_seconds = \"1h\"; use a whole number of seconds",
+        );
+}
+
+// ---------------------------------------------------------------------------
+// 13. Instance metadata settings and web identity with a selected profile
+
+#[test]
+fn reaches_instance_metadata_at_the_endpoint_of_the_profile_named_by_the_profile_flag() {
+    let server = imds_server(FAR_FUTURE);
+    let silent = Server::silent();
+    let mut env = TestEnv::new();
+    env.remove_env("AWS_EC2_METADATA_DISABLED");
+    env.write(
+        ".aws/config",
+        &format!(
+            "[default]\nec2_metadata_service_endpoint = {}\n\n\
+             [profile box]\nec2_metadata_service_endpoint = {}\nregion = {REGION}\n",
+            silent.url(),
+            server.url()
+        ),
+    );
+    let run = run_debug(&env, &["--profile", "box"]);
+    assert_token_from(
+        &run,
+        &IMDS_CREDS,
+        "EC2 instance metadata (IMDS)",
+        &[IMDS_SESSION],
+    );
+    if silent.connections() != 0 {
+        run.fail("the default profile's endpoint must not be used with --profile box");
+    }
+}
+
+#[test]
+fn waits_for_instance_metadata_as_long_as_the_profile_named_by_the_profile_flag_says() {
+    let silent = Server::silent();
+    let mut env = TestEnv::new();
+    env.remove_env("AWS_EC2_METADATA_DISABLED");
+    env.write(
+        ".aws/config",
+        &format!(
+            "[default]\nmetadata_service_timeout = 30\nmetadata_service_num_attempts = 3\n\n\
+             [profile box]\nec2_metadata_service_endpoint = {}\nmetadata_service_timeout = 1\n\
+             metadata_service_num_attempts = 1\n",
+            silent.url()
+        ),
+    );
+    let started = Instant::now();
+    let run = env.run_token(&["--profile", "box"]);
+    let took = started.elapsed();
+    run.fails_with(1)
+        .stderr_contains("no AWS credentials found");
+    if took >= Duration::from_secs(10) {
+        run.fail(&format!(
+            "took {took:?}; profile box says one attempt of 1 s"
+        ));
+    }
+}
+
+/// Web identity in the environment and a profile `p` with only a region,
+/// with STS at `sts`.
+fn web_identity_env(sts: &Sts, profile_extra: &str) -> TestEnv {
+    let mut env = TestEnv::new();
+    let token_file = env.write("eks/token", WEB_IDENTITY_TOKEN);
+    env.write(
+        ".aws/config",
+        &format!("[profile p]\nregion = {REGION}\n{profile_extra}"),
+    );
+    env.env("AWS_WEB_IDENTITY_TOKEN_FILE", &token_file)
+        .env("AWS_ROLE_ARN", ROLE_ARN)
+        .env("AWS_ROLE_SESSION_NAME", "jane-pod")
+        .env("AWS_ENDPOINT_URL_STS", sts.tap.url());
+    env
+}
+
+#[test]
+fn uses_web_identity_from_the_environment_for_a_profile_from_aws_profile_with_no_credentials() {
+    // botocore: the web identity provider reads AWS_WEB_IDENTITY_TOKEN_FILE
+    // unless the profile was given explicitly (--profile).
+    let sts = Sts::start();
+    let mut env = web_identity_env(&sts, "");
+    env.env("AWS_PROFILE", "p");
+    let run = run_debug(&env, &[]);
+    let (req, moto_creds) = sts.one_call(&run);
+    assert_web_identity_call(&run, &req, "jane-pod");
+    assert_token_from(
+        &run,
+        &moto_creds.creds(),
+        "web identity token from the environment (AWS_WEB_IDENTITY_TOKEN_FILE)",
+        &[WEB_IDENTITY_TOKEN],
+    );
+}
+
+#[test]
+fn prefers_web_identity_from_the_environment_to_keys_in_the_profile_from_aws_profile() {
+    // botocore asks the web identity provider before the profile's keys.
+    let sts = Sts::start();
+    let mut env = web_identity_env(
+        &sts,
+        &format!(
+            "aws_access_key_id = {}\naws_secret_access_key = {}\n",
+            PROFILE_KEYS.access_key, PROFILE_KEYS.secret_key
+        ),
+    );
+    env.env("AWS_PROFILE", "p");
+    let run = run_debug(&env, &[]);
+    let (req, moto_creds) = sts.one_call(&run);
+    assert_web_identity_call(&run, &req, "jane-pod");
+    assert_token_from(
+        &run,
+        &moto_creds.creds(),
+        "web identity token from the environment (AWS_WEB_IDENTITY_TOKEN_FILE)",
+        &[WEB_IDENTITY_TOKEN, PROFILE_KEYS.secret_key],
+    );
+}
+
+#[test]
+fn ignores_web_identity_from_the_environment_with_the_profile_flag_as_the_aws_cli_does() {
+    // botocore disables the web identity environment variables when the
+    // profile is given explicitly; a profile with no credentials then has
+    // none, as `aws --profile p` finds.
+    let sts = Sts::start();
+    let env = web_identity_env(&sts, "");
+    let run = env.run_token(&["--profile", "p"]);
+    run.fails_with(1)
+        .stderr_contains("no AWS credentials found");
+    if !sts.tap.requests().is_empty() {
+        run.fail("no STS call expected");
+    }
+}

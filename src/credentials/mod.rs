@@ -15,6 +15,7 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use aws_config::ecs::EcsCredentialsProvider;
@@ -35,9 +36,11 @@ use aws_types::region::Region;
 
 mod http_client;
 mod lazy_provider;
+mod role_chain;
 
 use http_client::{CaBundle, CaBundleFailure, CaBundleOrigin, HttpsSettings, LazyHttpsClient};
 use lazy_provider::LazyProvider;
+use role_chain::RoleChainProvider;
 
 /// Where the profile name came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,6 +129,17 @@ impl Profiles {
         self.set.get_profile(&self.selected)?.get(key)
     }
 
+    /// The static keys of profile `name`, when it has both.
+    fn static_keys(&self, name: &str) -> Option<Credentials> {
+        let profile = self.set.get_profile(name)?;
+        let mut builder = Credentials::builder()
+            .access_key_id(profile.get("aws_access_key_id")?)
+            .secret_access_key(profile.get("aws_secret_access_key")?)
+            .provider_name("ProfileFile");
+        builder.set_session_token(profile.get("aws_session_token").map(str::to_owned));
+        Some(builder.build())
+    }
+
     /// Whether the selected profile assumes a role with credentials from
     /// another profile or a `credential_source` (botocore's assume-role
     /// provider, which comes before web identity from the environment).
@@ -147,6 +161,9 @@ impl Profiles {
         let mut sso_profile = None;
         let mut visited: Vec<&str> = Vec::new();
         let mut name = self.selected.as_str();
+        // What the chain is made of, when the walk ends cleanly.
+        let mut steps: Vec<RoleStep> = Vec::new();
+        let mut start = None;
         let base = loop {
             let Some(profile) = self.set.get_profile(name) else {
                 break "a profile";
@@ -155,6 +172,7 @@ impl Profiles {
                 break "a profile";
             }
             if !visited.is_empty() && has_keys(profile) {
+                start = Some(Start::Keys(name.to_owned()));
                 break "static keys in a profile";
             }
             if profile.get("sso_session").is_some() || profile.get("sso_start_url").is_some() {
@@ -162,25 +180,41 @@ impl Profiles {
             }
             if profile.get("role_arn").is_none() || profile.get("web_identity_token_file").is_some()
             {
+                start = Some(Start::Profile(name.to_owned()));
                 break base_of(profile);
             }
             visited.push(name);
             roles += 1;
+            steps.push(RoleStep::of(name, profile));
+            if let Some(source) = profile.get("credential_source") {
+                start = Some(Start::Named(name.to_owned(), source.to_owned()));
+                break base_of(profile);
+            }
             match profile.get("source_profile") {
                 Some(source) if source != name => name = source,
                 _ => {
-                    if profile.get("source_profile").is_some() && !has_keys(profile) {
-                        sources_itself_without_keys = Some(name);
+                    if profile.get("source_profile").is_some() {
+                        if has_keys(profile) {
+                            start = Some(Start::Keys(name.to_owned()));
+                        } else {
+                            sources_itself_without_keys = Some(name);
+                        }
                     }
                     break base_of(profile);
                 }
             }
+        };
+        steps.reverse();
+        let plan = match start {
+            Some(start) if !steps.is_empty() => Some(RolePlan { start, steps }),
+            _ => None,
         };
         RoleChain {
             roles,
             base,
             sources_itself_without_keys,
             sso_profile,
+            plan,
         }
     }
 }
@@ -199,6 +233,52 @@ struct RoleChain<'a> {
     /// The profile in the walk with IAM Identity Center (SSO) settings: the
     /// one to sign in again with `aws sso login`.
     sso_profile: Option<&'a str>,
+    /// The roles to assume and where the first credentials come from, when
+    /// there is a role and the walk ended cleanly.
+    plan: Option<RolePlan>,
+}
+
+/// A role chain of any depth, assumed one role after another.
+#[derive(Debug, Clone)]
+struct RolePlan {
+    start: Start,
+    /// First assumed first.
+    steps: Vec<RoleStep>,
+}
+
+/// Where the credentials for the first role come from.
+#[derive(Debug, Clone)]
+enum Start {
+    /// The keys in this profile.
+    Keys(String),
+    /// Whatever this profile (with no role of its own to assume, or a web
+    /// identity role) gives.
+    Profile(String),
+    /// The `credential_source` of this profile.
+    Named(String, String),
+}
+
+/// One role to assume, with the settings of the profile that names it.
+#[derive(Debug, Clone)]
+struct RoleStep {
+    profile: String,
+    role_arn: String,
+    external_id: Option<String>,
+    session_name: Option<String>,
+    duration_seconds: Option<String>,
+}
+
+impl RoleStep {
+    fn of(name: &str, profile: &Profile) -> Self {
+        let get = |key: &str| profile.get(key).map(str::to_owned);
+        RoleStep {
+            profile: name.to_owned(),
+            role_arn: get("role_arn").unwrap_or_default(),
+            external_id: get("external_id"),
+            session_name: get("role_session_name"),
+            duration_seconds: get("duration_seconds"),
+        }
+    }
 }
 
 /// The credentials a profile holds or names itself, in aws-config's order.
@@ -402,17 +482,50 @@ pub async fn resolve(
         let (config, name) = (provider_config.clone(), profiles.selected().to_owned());
         let (container_config, imds_config, imds) =
             (container_config.clone(), imds_config.clone(), imds.clone());
-        LazyProvider::new(move || {
+        let plan = role_chain.plan.clone();
+        let keys = plan.as_ref().and_then(|plan| match &plan.start {
+            Start::Keys(name) => profiles.static_keys(name),
+            _ => None,
+        });
+        let (region, sts_client) = (region.to_owned(), client(true, true));
+        LazyProvider::new(move || -> Arc<dyn ProvideCredentials> {
             // The profile provider builds its own container and instance
             // metadata providers for `credential_source` unless given them:
             // these are built only if a profile names them, and instance
             // metadata gives up as soon as the AWS CLI's does.
-            ProfileFileCredentialsProvider::builder()
-                .configure(&config)
-                .profile_name(&name)
-                .with_custom_provider("EcsContainer", ecs_provider(&container_config))
-                .with_custom_provider("Ec2InstanceMetadata", imds_provider(&imds_config, &imds))
-                .build()
+            let profile_provider = |name: &str| {
+                ProfileFileCredentialsProvider::builder()
+                    .configure(&config)
+                    .profile_name(name)
+                    .with_custom_provider("EcsContainer", ecs_provider(&container_config))
+                    .with_custom_provider("Ec2InstanceMetadata", imds_provider(&imds_config, &imds))
+                    .build()
+            };
+            let Some(plan) = &plan else {
+                return Arc::new(profile_provider(&name));
+            };
+            let first: Arc<dyn ProvideCredentials> = match &plan.start {
+                Start::Keys(_) => match &keys {
+                    Some(keys) => Arc::new(keys.clone()),
+                    None => return Arc::new(profile_provider(&name)),
+                },
+                Start::Profile(base) => Arc::new(profile_provider(base)),
+                Start::Named(profile, source) => match source.as_str() {
+                    "Environment" => Arc::new(EnvironmentVariableCredentialsProvider::new()),
+                    "Ec2InstanceMetadata" => Arc::new(imds_provider(&imds_config, &imds)),
+                    "EcsContainer" => Arc::new(ecs_provider(&container_config)),
+                    other => Arc::new(Refused(format!(
+                        "profile '{profile}' has credential_source = {other}; use Environment, Ec2InstanceMetadata or EcsContainer"
+                    ))),
+                },
+            };
+            Arc::new(RoleChainProvider {
+                first,
+                steps: plan.steps.clone(),
+                region: region.clone(),
+                profile: name.clone(),
+                client: sts_client.clone(),
+            })
         })
     };
     let chain = if read_env {
@@ -529,6 +642,24 @@ fn expand_home(path: &str, env: &Env) -> PathBuf {
     match (path.strip_prefix("~/"), env.get("HOME")) {
         (Some(rest), Ok(home)) => PathBuf::from(home).join(rest),
         _ => PathBuf::from(path),
+    }
+}
+
+/// A provider that always fails with one message: a setting that names no
+/// known source.
+#[derive(Debug)]
+struct Refused(String);
+
+impl ProvideCredentials for Refused {
+    fn provide_credentials<'a>(
+        &'a self,
+    ) -> aws_credential_types::provider::future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        aws_credential_types::provider::future::ProvideCredentials::ready(Err(
+            SdkCredentialsError::invalid_configuration(self.0.clone()),
+        ))
     }
 }
 
