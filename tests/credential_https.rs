@@ -269,3 +269,71 @@ fn gives_up_on_a_portal_that_never_answers_after_the_read_timeout_flag() {
         ));
     }
 }
+
+/// A plain-HTTP portal stand-in (as behind `AWS_ENDPOINT_URL_SSO=http://...`).
+fn plain_portal() -> Server {
+    Server::start(portal)
+}
+
+#[test]
+fn sends_plain_http_credential_requests_through_the_proxy_named_by_http_proxy() {
+    let server = plain_portal();
+    let proxy = Proxy::start();
+    let mut env = sso_env(&server.url(), "");
+    env.env("HTTP_PROXY", proxy.url());
+    let run = run(&env, &[]);
+    run.token();
+    let wanted = format!("GET {}/federation/credentials?", server.url());
+    let seen = proxy.requests();
+    if seen.len() != 1 || !seen[0].starts_with(&wanted) {
+        run.fail(&format!(
+            "expected the proxy to see {wanted}..., it saw {seen:?}"
+        ));
+    }
+    assert_eq!(server.requests().len(), 1);
+}
+
+#[test]
+fn goes_direct_for_plain_http_to_hosts_named_by_lower_case_no_proxy() {
+    let server = plain_portal();
+    let proxy = Proxy::start();
+    let mut env = sso_env(&server.url(), "");
+    env.env("http_proxy", proxy.url())
+        .env("no_proxy", "127.0.0.1");
+    let run = run(&env, &[]);
+    run.token();
+    if !proxy.requests().is_empty() {
+        run.fail(&format!("the proxy saw {:?}", proxy.requests()));
+    }
+}
+
+#[test]
+fn reaches_the_container_credentials_endpoint_directly_whatever_the_proxy_settings() {
+    // botocore's container fetcher uses no proxy: the endpoint is on the
+    // task's or pod's own link-local network.
+    let container = Server::start(|req| {
+        if req.path() == "/v1/credentials" {
+            Response::ok(format!(
+                "{{\"AccessKeyId\": \"{SSO_ACCESS_KEY}\", \"SecretAccessKey\": \"{SSO_SECRET}\", \
+                 \"Token\": \"{SSO_SESSION_TOKEN}\", \"Expiration\": \"2099-01-01T00:00:00Z\"}}"
+            ))
+        } else {
+            Response::status(404, "")
+        }
+    });
+    let proxy = Proxy::start();
+    let mut env = TestEnv::new();
+    env.env(
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        format!("{}/v1/credentials", container.url()),
+    )
+    .env("HTTP_PROXY", proxy.url())
+    .env("HTTPS_PROXY", proxy.url());
+    let run = env.run_token(&[]);
+    if run.token().access_key() != SSO_ACCESS_KEY {
+        run.fail("expected the container's credentials");
+    }
+    if !proxy.requests().is_empty() {
+        run.fail(&format!("the proxy saw {:?}", proxy.requests()));
+    }
+}

@@ -1,10 +1,10 @@
-//! A real HTTP CONNECT proxy on 127.0.0.1 that records where each tunnel
-//! went.
+//! A real HTTP proxy on 127.0.0.1 that records every request line: `CONNECT`
+//! tunnels (HTTPS) and absolute-form requests (`GET http://HOST:PORT/...`,
+//! plain HTTP), which it passes on with the path alone.
 //!
-//! It tunnels only to loopback addresses (`127.x.x.x:PORT` or
-//! `localhost:PORT`); anything else, and any request that is not a
-//! `CONNECT`, is recorded and refused. It stops when dropped, and on its own
-//! after [`super::http::LIFETIME`].
+//! It goes only to loopback addresses (`127.x.x.x:PORT` or
+//! `localhost:PORT`); anything else is recorded and refused. It stops when
+//! dropped, and on its own after [`super::http::LIFETIME`].
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -57,7 +57,7 @@ impl Proxy {
         }
     }
 
-    /// `http://127.0.0.1:PORT`, for `HTTPS_PROXY`.
+    /// `http://127.0.0.1:PORT`, for `HTTPS_PROXY` and `HTTP_PROXY`.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
@@ -69,6 +69,7 @@ impl Proxy {
     }
 
     /// The targets of the `CONNECT` requests it received, e.g. `127.0.0.1:4321`.
+    /// (Plain HTTP requests are in [`Proxy::requests`], with their URL.)
     pub fn connect_targets(&self) -> Vec<String> {
         self.requests()
             .iter()
@@ -102,29 +103,43 @@ fn tunnel(client: TcpStream, requests: &Mutex<Vec<String>>) {
     }
     let request_line = request_line.trim_end().to_owned();
     requests.lock().unwrap().push(request_line.clone());
+    let mut head = String::new();
     loop {
         let mut line = String::new();
         match reader.read_line(&mut line) {
             Ok(0) | Err(_) => return,
             Ok(_) if line.trim_end().is_empty() => break,
-            Ok(_) => {}
+            Ok(_) => head.push_str(&line),
         }
     }
     let mut parts = request_line.split_whitespace();
-    let upstream = match (parts.next(), parts.next()) {
+    let (method, target, version) = (parts.next(), parts.next(), parts.next());
+    // For an absolute-form request: the origin-form request line to send on.
+    let mut forward = None;
+    let upstream = match (method, target) {
         (Some("CONNECT"), Some(target)) => loopback(target),
+        (Some(method), Some(url)) => url.strip_prefix("http://").and_then(|rest| {
+            let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            let path = if path.is_empty() { "/" } else { path };
+            forward = Some(format!(
+                "{method} {path} {}\r\n{head}\r\n",
+                version.unwrap_or("HTTP/1.1")
+            ));
+            loopback(authority)
+        }),
         _ => None,
     };
-    let Some(upstream) = upstream.and_then(|addr| TcpStream::connect(addr).ok()) else {
+    let Some(mut upstream) = upstream.and_then(|addr| TcpStream::connect(addr).ok()) else {
         let _ = to_client.write_all(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n");
         return;
     };
     let _ = upstream.set_read_timeout(Some(IO_TIMEOUT));
     let _ = upstream.set_write_timeout(Some(IO_TIMEOUT));
-    if to_client
-        .write_all(b"HTTP/1.1 200 Connection Established\r\n\r\n")
-        .is_err()
-    {
+    let started = match &forward {
+        Some(head) => upstream.write_all(head.as_bytes()),
+        None => to_client.write_all(b"HTTP/1.1 200 Connection Established\r\n\r\n"),
+    };
+    if started.is_err() {
         return;
     }
     let Ok(mut from_upstream) = upstream.try_clone() else {
