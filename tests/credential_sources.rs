@@ -1814,3 +1814,36 @@ fn ignores_web_identity_from_the_environment_with_the_profile_flag_as_the_aws_cl
         run.fail("no STS call expected");
     }
 }
+
+#[test]
+fn names_aws_login_when_the_login_session_is_not_cached() {
+    let env = TestEnv::new();
+    let cache = write_login_session(&env, ".aws/login/cache", FAR_FUTURE);
+    std::fs::remove_file(cache).unwrap();
+    env.run_token(&["--profile", "console"])
+        .fails_with(1)
+        .stderr_contains("run `aws login --profile console` and try again");
+}
+
+#[test]
+fn names_aws_login_when_the_sign_in_service_refuses_to_refresh_the_session() {
+    let server = Server::start(|_| {
+        Response::status(
+            403,
+            "{\"error\": \"TOKEN_EXPIRED\", \"message\": \"session expired\"}",
+        )
+        .header("x-amzn-ErrorType", "AccessDeniedException")
+        .header("Content-Type", "application/json")
+    });
+    let mut env = TestEnv::new();
+    write_login_session(&env, ".aws/login/cache", PAST);
+    env.env("AWS_ENDPOINT_URL_SIGNIN", server.url());
+    let run = env.run_token(&["--profile", "console"]);
+    run.fails_with(1)
+        .stderr_contains("run `aws login --profile console` and try again")
+        .stderr_lacks(LOGIN_REFRESH_TOKEN)
+        .stderr_lacks(LOGIN_CREDS.secret_key);
+    if server.requests().len() != 1 {
+        run.fail("expected one refresh attempt");
+    }
+}

@@ -97,5 +97,8 @@ fn a_token_from_local_credentials_reads_no_ca_bundle_and_uses_no_proxy() {
         .env("HTTP_PROXY", "http://127.0.0.1:9");
     let trace = trace(&env, &["--ca-bundle", bundle.to_str().unwrap()]);
     assert_stays_local(&trace);
-    assert!(!trace.contains("ca-bundle"), "the CA bundle was opened:\n{trace}");
+    assert!(
+        !trace.contains("ca-bundle"),
+        "the CA bundle was opened:\n{trace}"
+    );
 }

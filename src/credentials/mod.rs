@@ -159,6 +159,7 @@ impl Profiles {
         let mut roles = 0;
         let mut sources_itself_without_keys = None;
         let mut sso_profile = None;
+        let mut login_profile = None;
         let mut visited: Vec<&str> = Vec::new();
         let mut name = self.selected.as_str();
         // What the chain is made of, when the walk ends cleanly.
@@ -177,6 +178,8 @@ impl Profiles {
             }
             if profile.get("sso_session").is_some() || profile.get("sso_start_url").is_some() {
                 sso_profile = Some(name);
+            } else if profile.get("login_session").is_some() {
+                login_profile = Some(name);
             }
             if profile.get("role_arn").is_none() || profile.get("web_identity_token_file").is_some()
             {
@@ -214,6 +217,7 @@ impl Profiles {
             base,
             sources_itself_without_keys,
             sso_profile,
+            login_profile,
             plan,
         }
     }
@@ -233,6 +237,8 @@ struct RoleChain<'a> {
     /// The profile in the walk with IAM Identity Center (SSO) settings: the
     /// one to sign in again with `aws sso login`.
     sso_profile: Option<&'a str>,
+    /// The profile in the walk with an `aws login` session.
+    login_profile: Option<&'a str>,
     /// The roles to assume and where the first credentials come from, when
     /// there is a role and the walk ended cleanly.
     plan: Option<RolePlan>,
@@ -344,6 +350,8 @@ pub enum CredentialsError {
     Provider(String),
     #[error("the IAM Identity Center (SSO) sign-in of profile '{profile}' is over ({reason}); run `aws sso login --profile {profile}` and try again")]
     SsoLogin { profile: String, reason: String },
+    #[error("the aws login session of profile '{profile}' cannot be used ({reason}); run `aws login --profile {profile}` and try again")]
+    LoginAgain { profile: String, reason: String },
     #[error("{0}; point --ca-bundle (or AWS_CA_BUNDLE, or ca_bundle in the profile) at a readable PEM file of CA certificates")]
     CaBundle(String),
     #[error("could not load AWS credentials: {0}; if a proxy or private CA signs this certificate, trust its CA with AWS_CA_BUNDLE=/path/to/ca.pem, ca_bundle in the profile, or --ca-bundle")]
@@ -604,6 +612,16 @@ fn classify(err: SdkCredentialsError, role_chain: &RoleChain) -> CredentialsErro
         let no_sign_in = text.contains("failed to read") && text.contains(".aws/sso/cache");
         if no_sign_in || signed_out.iter().any(|s| text.contains(s)) {
             return CredentialsError::SsoLogin {
+                profile: profile.to_owned(),
+                reason: text,
+            };
+        }
+    }
+    if let Some(profile) = role_chain.login_profile {
+        // The SDK's words for an `aws login` session that is gone: not
+        // cached, expired, or refused when refreshed.
+        if text.contains("Login token") || text.contains("failed to read `") {
+            return CredentialsError::LoginAgain {
                 profile: profile.to_owned(),
                 reason: text,
             };
