@@ -1,16 +1,21 @@
 //! AWS credentials from the standard provider chain, found the way the AWS CLI
 //! finds them: environment, shared config and credentials files (static keys,
-//! IAM Identity Center, assume-role, web identity, `credential_process`), web
-//! identity from the environment, container credentials, then EC2 IMDSv2.
+//! IAM Identity Center, `aws login` sessions, assume-role chains, web
+//! identity, `credential_process`), web identity from the environment,
+//! container credentials, then EC2 IMDSv2.
 //!
-//! The providers are the AWS SDK's own, in the order of its default chain;
-//! this module adds what the AWS CLI does and the SDK does not: a profile
-//! given with `--profile` ignores credentials in the environment (as the CLI's
-//! `--profile` does), and it refuses a named profile that does not exist, an
+//! The providers are the AWS SDK's own, in botocore's order; this module adds
+//! what the AWS CLI does and the SDK does not: a profile given with
+//! `--profile` ignores credentials in the environment (as the CLI's
+//! `--profile` does) and supplies every setting, IMDS ones included; role
+//! chains honour `duration_seconds`; HTTPS requests trust the CA bundle of
+//! `--ca-bundle`, `AWS_CA_BUNDLE` or the profile and go through the proxies
+//! of the environment; and it refuses a named profile that does not exist, an
 //! access key without its secret, a profile that names itself as its
 //! `source_profile` without keys of its own, credentials that have already
-//! expired, and it gives up on instance metadata after one second and one
-//! attempt, as the AWS CLI does.
+//! expired, says which `aws sso login` or `aws login` ends a sign-in that is
+//! over, and gives up on instance metadata after one second and one attempt,
+//! as the AWS CLI does.
 
 use std::borrow::Cow;
 use std::fmt;
