@@ -337,3 +337,20 @@ fn reaches_the_container_credentials_endpoint_directly_whatever_the_proxy_settin
         run.fail(&format!("the proxy saw {:?}", proxy.requests()));
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn gives_up_connecting_after_the_connect_timeout_flag() {
+    // Without the flag the SDK waits 3.1 s a try, three tries.
+    let backlogged = support::http::Backlogged::start();
+    let env = sso_env(&backlogged.url(), "");
+    let started = Instant::now();
+    let run = env.run_token(&["--profile", "sso", "--cli-connect-timeout", "1"]);
+    let took = started.elapsed();
+    run.fails_with(1).stderr_contains("timeout");
+    if took >= Duration::from_secs(8) {
+        run.fail(&format!(
+            "took {took:?}; expected the 1 s connect timeout to end it"
+        ));
+    }
+}

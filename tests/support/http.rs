@@ -402,3 +402,57 @@ fn reason(status: u16) -> &'static str {
 fn invalid(message: String) -> std::io::Error {
     std::io::Error::new(std::io::ErrorKind::InvalidData, message)
 }
+
+/// A loopback port whose backlog is full: connecting to it hangs until the
+/// client gives up, as with a host that drops packets. Stops on drop.
+#[cfg(unix)]
+pub struct Backlogged {
+    addr: SocketAddr,
+    _listener: TcpListener,
+    _queued: TcpStream,
+}
+
+#[cfg(unix)]
+impl Backlogged {
+    pub fn start() -> Backlogged {
+        use std::os::fd::FromRawFd;
+        // SAFETY: plain socket calls on a descriptor this function owns until
+        // it is handed to the TcpListener.
+        let listener = unsafe {
+            let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+            assert!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
+            let listener = TcpListener::from_raw_fd(fd);
+            let addr = libc::sockaddr_in {
+                sin_family: libc::AF_INET as libc::sa_family_t,
+                sin_port: 0,
+                sin_addr: libc::in_addr {
+                    s_addr: u32::from_ne_bytes([127, 0, 0, 1]),
+                },
+                sin_zero: [0; 8],
+            };
+            let rc = libc::bind(
+                fd,
+                (&addr as *const libc::sockaddr_in).cast(),
+                std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
+            );
+            assert_eq!(rc, 0, "bind: {}", std::io::Error::last_os_error());
+            // A backlog of 0 holds one connection; the next ones wait.
+            let rc = libc::listen(fd, 0);
+            assert_eq!(rc, 0, "listen: {}", std::io::Error::last_os_error());
+            listener
+        };
+        let addr = listener.local_addr().unwrap();
+        let queued =
+            TcpStream::connect_timeout(&addr, IO_TIMEOUT).expect("the one queued connection");
+        Backlogged {
+            addr,
+            _listener: listener,
+            _queued: queued,
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
