@@ -794,6 +794,15 @@ fn accepts_expired_instance_metadata_credentials_by_extending_them_as_the_aws_cl
     if expires <= signed {
         run.fail("expected the credentials' expiry to have been extended past now");
     }
+    // The extension is a few minutes: the token ends with it, and says so.
+    let token = run.token();
+    let secs: u64 = token.param("X-Amz-Expires").unwrap().parse().unwrap();
+    if !(60..900).contains(&secs) {
+        run.fail("expected the token cut short to the extended expiry");
+    }
+    run.stderr_contains(&format!(
+        ", so the token is valid for {secs} seconds, not 900\n"
+    ));
 }
 
 // ---------------------------------------------------------------------------
@@ -980,4 +989,870 @@ fn assumes_the_role_of_a_profile_with_instance_metadata_as_its_credential_source
         "assume-role (STS) <- EC2 instance metadata (IMDS)",
         &[IMDS_CREDS.secret_key, IMDS_SESSION],
     );
+}
+
+// ---------------------------------------------------------------------------
+// 9. `aws login` sessions (AWS Sign-In)
+
+const LOGIN_ARN: &str = "arn:aws:iam::123456789012:user/Admin";
+const LOGIN_CREDS: Creds<'static> = Creds {
+    access_key: "ASIALOGIN00000000001",
+    secret_key: "loginSecret/0123456789abcdefghijklmnopqr",
+    session_token: Some("loginSessionToken/+=0123456789"),
+};
+const REFRESHED_LOGIN_CREDS: Creds<'static> = Creds {
+    access_key: "ASIALOGINREFRESHED01",
+    secret_key: "loginRefreshedSecret/0123456789abcdefghi",
+    session_token: Some("loginRefreshedSessionToken/+=0123456789"),
+};
+const LOGIN_REFRESH_TOKEN: &str = "loginRefreshToken-0123456789";
+
+/// The hex digest of `text` from a coreutils tool (`sha1sum`, `sha256sum`):
+/// cache file names come from the reference tools, not from our code.
+fn digest(tool: &str, text: &str) -> String {
+    let output = std::process::Command::new("sh")
+        .args(["-c", &format!("printf %s \"$1\" | {tool}"), "sh", text])
+        .output()
+        .unwrap_or_else(|err| panic!("{tool}: {err}"));
+    assert!(output.status.success(), "{tool} failed");
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+/// RFC 3339 for `seconds` from now.
+fn from_now(seconds: i64) -> String {
+    let now = std::time::SystemTime::now();
+    let then = if seconds >= 0 {
+        now + Duration::from_secs(seconds.unsigned_abs())
+    } else {
+        now - Duration::from_secs(seconds.unsigned_abs())
+    };
+    rds_auth_token::rfc3339(then)
+}
+
+/// A P-256 key in SEC1 PEM, made by openssl, as `aws login` stores its DPoP key.
+fn dpop_key() -> String {
+    let output = std::process::Command::new("openssl")
+        .args(["ecparam", "-name", "prime256v1", "-genkey", "-noout"])
+        .output()
+        .expect("openssl (scripts/test installs it)");
+    assert!(output.status.success());
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// A profile `console` signed in with `aws login`, its cached session
+/// expiring at `expires_at`, in the login cache under `cache_dir` (relative
+/// to HOME); returns the cache file's path.
+fn write_login_session(env: &TestEnv, cache_dir: &str, expires_at: &str) -> std::path::PathBuf {
+    env.write(
+        ".aws/config",
+        &format!("[profile console]\nlogin_session = {LOGIN_ARN}\nregion = {REGION}\n"),
+    );
+    let c = &LOGIN_CREDS;
+    let key = dpop_key().replace('\n', "\\n");
+    env.write(
+        &format!("{cache_dir}/{}.json", digest("sha256sum", LOGIN_ARN)),
+        &format!(
+            "{{\"accessToken\": {{\"accessKeyId\": \"{}\", \"secretAccessKey\": \"{}\", \
+             \"sessionToken\": \"{}\", \"accountId\": \"123456789012\", \"expiresAt\": \"{expires_at}\"}}, \
+             \"tokenType\": \"aws_sigv4\", \"refreshToken\": \"{LOGIN_REFRESH_TOKEN}\", \
+             \"idToken\": \"eyJhbGciOiJSUzI1NiJ9.e30.c2ln\", \
+             \"clientId\": \"arn:aws:signin:::devtools/same-device\", \"dpopKey\": \"{key}\"}}",
+            c.access_key,
+            c.secret_key,
+            c.session_token.unwrap()
+        ),
+    )
+}
+
+/// The AWS Sign-In CreateOAuth2Token stand-in: refreshes with
+/// [`REFRESHED_LOGIN_CREDS`].
+fn signin_server() -> Server {
+    Server::start(|req| {
+        if req.method == "POST" && req.path() == "/v1/token" {
+            let c = &REFRESHED_LOGIN_CREDS;
+            Response::ok(format!(
+                "{{\"accessToken\": {{\"accessKeyId\": \"{}\", \"secretAccessKey\": \"{}\", \
+                 \"sessionToken\": \"{}\"}}, \"tokenType\": \"aws_sigv4\", \"expiresIn\": 900, \
+                 \"refreshToken\": \"loginRefreshToken-rotated\"}}",
+                c.access_key,
+                c.secret_key,
+                c.session_token.unwrap()
+            ))
+            .header("Content-Type", "application/json")
+        } else {
+            Response::status(404, "{}")
+        }
+    })
+}
+
+#[test]
+fn signs_with_the_cached_session_of_an_aws_login_profile() {
+    let server = signin_server();
+    let mut env = TestEnv::new();
+    write_login_session(&env, ".aws/login/cache", FAR_FUTURE);
+    env.env("AWS_ENDPOINT_URL_SIGNIN", server.url());
+    let run = run_debug(&env, &["--profile", "console"]);
+    assert_token_from(
+        &run,
+        &LOGIN_CREDS,
+        "aws login session",
+        &[LOGIN_REFRESH_TOKEN],
+    );
+    if !server.requests().is_empty() {
+        run.fail("a session that is still good must not be refreshed");
+    }
+}
+
+#[test]
+fn reads_the_login_cache_named_by_aws_login_cache_directory() {
+    let mut env = TestEnv::new();
+    write_login_session(&env, "elsewhere/login", FAR_FUTURE);
+    env.env(
+        "AWS_LOGIN_CACHE_DIRECTORY",
+        env.home().join("elsewhere/login"),
+    );
+    let run = run_debug(&env, &["--profile", "console"]);
+    assert_token_from(&run, &LOGIN_CREDS, "aws login session", &[]);
+}
+
+#[test]
+fn refreshes_an_aws_login_session_near_its_expiry_and_writes_it_back() {
+    let server = signin_server();
+    let mut env = TestEnv::new();
+    let cache = write_login_session(&env, ".aws/login/cache", &from_now(120));
+    env.env("AWS_ENDPOINT_URL_SIGNIN", server.url());
+    let run = run_debug(&env, &["--profile", "console"]);
+    assert_token_from(
+        &run,
+        &REFRESHED_LOGIN_CREDS,
+        "aws login session",
+        &[LOGIN_REFRESH_TOKEN, LOGIN_CREDS.secret_key],
+    );
+    let requests = server.requests();
+    if requests.len() != 1 {
+        run.fail(&format!("expected one refresh, got {requests:#?}"));
+    }
+    let body = requests[0].body_text();
+    for expected in [
+        "\"grantType\":\"refresh_token\"",
+        &format!("\"refreshToken\":\"{LOGIN_REFRESH_TOKEN}\""),
+        "\"clientId\":\"arn:aws:signin:::devtools/same-device\"",
+    ] {
+        if !body.replace(' ', "").contains(expected) {
+            run.fail(&format!(
+                "expected {expected} in the refresh request {body}"
+            ));
+        }
+    }
+    // RFC 9449: the refresh proves possession of the session's key.
+    if requests[0]
+        .header("dpop")
+        .is_none_or(|jwt| jwt.split('.').count() != 3)
+    {
+        run.fail(&format!("expected a DPoP proof, got {:#?}", requests[0]));
+    }
+    let written = std::fs::read_to_string(&cache).unwrap();
+    for expected in [
+        REFRESHED_LOGIN_CREDS.access_key,
+        "loginRefreshToken-rotated",
+        "-----BEGIN EC PRIVATE KEY-----",
+    ] {
+        if !written.contains(expected) {
+            run.fail(&format!(
+                "expected {expected} in the rewritten cache:\n{written}"
+            ));
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// 10. EKS Pod Identity and ECS
+
+#[test]
+fn sends_the_pod_identity_token_read_from_its_file_on_every_run() {
+    let server = Server::start(|req| {
+        if req.method == "GET" && req.path() == "/v1/credentials" {
+            Response::ok(metadata_json(&CONTAINER_CREDS, FAR_FUTURE))
+                .header("Content-Type", "application/json")
+        } else {
+            Response::status(404, "not here")
+        }
+    });
+    let mut env = TestEnv::new();
+    let token_file = env.write("eks-pod-identity-token", "podIdentityTokenOne");
+    env.env(
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        format!("{}/v1/credentials", server.url()),
+    )
+    .env("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", &token_file)
+    // The file wins over a token in the environment, as in botocore.
+    .env(
+        "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+        "staleTokenFromTheEnvironment",
+    );
+    let first = run_debug(&env, &[]);
+    assert_token_from(
+        &first,
+        &CONTAINER_CREDS,
+        "container credentials endpoint",
+        &["podIdentityTokenOne"],
+    );
+    // The kubelet rotates the token in place.
+    std::fs::write(&token_file, "podIdentityTokenTwo").unwrap();
+    let second = run_debug(&env, &[]);
+    assert_token_from(
+        &second,
+        &CONTAINER_CREDS,
+        "container credentials endpoint",
+        &["podIdentityTokenTwo"],
+    );
+    let sent: Vec<Option<String>> = server
+        .requests()
+        .iter()
+        .map(|r| r.header("authorization").map(str::to_owned))
+        .collect();
+    assert_eq!(
+        sent,
+        [
+            Some("podIdentityTokenOne".to_owned()),
+            Some("podIdentityTokenTwo".to_owned())
+        ]
+    );
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn signs_with_ecs_task_credentials_from_169_254_170_2_in_a_namespace_of_its_own() {
+    let ns = support::netns::NetNs::new();
+    ns.add_address("169.254.170.2");
+    let listener = ns.bind("169.254.170.2:80".parse().unwrap());
+    let server = Server::start_on(listener, |req| {
+        if req.method == "GET" && req.path() == "/v2/credentials/task-role-id" {
+            Response::ok(metadata_json(&CONTAINER_CREDS, FAR_FUTURE))
+                .header("Content-Type", "application/json")
+        } else {
+            Response::status(404, "not here")
+        }
+    });
+    let mut env = TestEnv::new();
+    env.env(
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "/v2/credentials/task-role-id",
+    );
+    let mut args = ns.wrap(env!("CARGO_BIN_EXE_rds-auth-token"));
+    args.extend(
+        [
+            "--hostname",
+            RDS_HOST,
+            "--port",
+            "5432",
+            "--username",
+            "jane_doe",
+            "--debug",
+        ]
+        .map(String::from),
+    );
+    let run = env.run_program("nsenter", &args);
+    assert_token_from(
+        &run,
+        &CONTAINER_CREDS,
+        "container credentials endpoint",
+        &[],
+    );
+    let requests = server.requests();
+    if requests.len() != 1 || requests[0].header("host") != Some("169.254.170.2") {
+        run.fail(&format!(
+            "expected one request to 169.254.170.2, got {requests:#?}"
+        ));
+    }
+}
+
+// ---------------------------------------------------------------------------
+// 11. IAM Identity Center: legacy profiles, refresh, expiry
+
+const SSO_START_URL: &str = "https://d-0123456789.awsapps.com/start";
+
+/// The portal's GetRoleCredentials, for `bearer` only; any other token is
+/// refused as the real portal refuses it.
+fn sso_portal(bearer: &'static str) -> Server {
+    Server::start(move |req| {
+        if req.method != "GET" || req.path() != "/federation/credentials" {
+            return Response::status(404, "{}");
+        }
+        if req.header("x-amz-sso_bearer_token") != Some(bearer) {
+            return Response::status(401, "{\"message\":\"Session token not found or invalid\"}")
+                .header("x-amzn-ErrorType", "UnauthorizedException")
+                .header("Content-Type", "application/json");
+        }
+        let c = &SSO_CREDS;
+        Response::ok(format!(
+            "{{\"roleCredentials\": {{\"accessKeyId\": \"{}\", \"secretAccessKey\": \"{}\", \
+             \"sessionToken\": \"{}\", \"expiration\": 4070908800000}}}}",
+            c.access_key,
+            c.secret_key,
+            c.session_token.unwrap()
+        ))
+        .header("Content-Type", "application/json")
+    })
+}
+
+fn legacy_sso_env(portal: &Server, expires_at: &str) -> TestEnv {
+    let mut env = TestEnv::new();
+    env.write(
+        ".aws/config",
+        &format!(
+            "[profile legacy]\nsso_start_url = {SSO_START_URL}\nsso_region = us-east-1\n\
+             sso_account_id = 123456789012\nsso_role_name = DbConnect\n"
+        ),
+    );
+    env.write(
+        &format!(".aws/sso/cache/{}.json", digest("sha1sum", SSO_START_URL)),
+        &format!(
+            "{{\"accessToken\": \"{SSO_BEARER}\", \"expiresAt\": \"{expires_at}\", \
+             \"region\": \"us-east-1\", \"startUrl\": \"{SSO_START_URL}\"}}"
+        ),
+    );
+    env.env("AWS_ENDPOINT_URL_SSO", portal.url());
+    env
+}
+
+#[test]
+fn signs_with_role_credentials_from_a_legacy_sso_start_url_profile() {
+    let portal = sso_portal(SSO_BEARER);
+    let env = legacy_sso_env(&portal, FAR_FUTURE);
+    let run = run_debug(&env, &["--profile", "legacy"]);
+    assert_token_from(&run, &SSO_CREDS, "IAM Identity Center (SSO)", &[SSO_BEARER]);
+    assert_eq!(portal.requests().len(), 1);
+}
+
+#[test]
+fn names_aws_sso_login_when_the_legacy_sso_sign_in_has_expired() {
+    let portal = sso_portal("aoaAAAAAGnotTheExpiredToken");
+    let env = legacy_sso_env(&portal, PAST);
+    let run = env.run_token(&["--profile", "legacy"]);
+    run.fails_with(1)
+        .stderr_contains("run `aws sso login --profile legacy` and try again")
+        .stderr_lacks(SSO_BEARER);
+}
+
+#[test]
+fn names_aws_sso_login_when_no_sso_sign_in_is_cached() {
+    let portal = sso_portal(SSO_BEARER);
+    let mut env = legacy_sso_env(&portal, FAR_FUTURE);
+    std::fs::remove_dir_all(env.home().join(".aws/sso")).unwrap();
+    env.env("AWS_PROFILE", "legacy");
+    let run = env.run_token(&[]);
+    run.fails_with(1)
+        .stderr_contains("run `aws sso login --profile legacy` and try again");
+    if !portal.requests().is_empty() {
+        run.fail("nothing to send without a sign-in");
+    }
+}
+
+const SSO_REFRESH_TOKEN: &str = "aorAAAAAGssoRefreshToken-0123456789";
+const SSO_CLIENT_SECRET: &str = "ssoClientSecret-0123456789abcdef";
+const REFRESHED_BEARER: &str = "aoaAAAAAGrefreshedSsoAccessToken-0123";
+
+/// An `sso-session` profile `dev` whose cached token expires at
+/// `expires_at`, with a refresh token if `refreshable`.
+fn sso_session_env(portal: &Server, expires_at: &str, refreshable: bool) -> TestEnv {
+    let mut env = TestEnv::new();
+    env.write(
+        ".aws/config",
+        &format!(
+            "[profile dev]\nsso_session = my-sso\nsso_account_id = 123456789012\n\
+             sso_role_name = DbConnect\n\n\
+             [sso-session my-sso]\nsso_region = us-east-1\nsso_start_url = {SSO_START_URL}\n\
+             sso_registration_scopes = sso:account:access\n"
+        ),
+    );
+    let refresh = if refreshable {
+        format!(
+            ", \"clientId\": \"ssoClientId-0123\", \"clientSecret\": \"{SSO_CLIENT_SECRET}\", \
+             \"registrationExpiresAt\": \"{FAR_FUTURE}\", \"refreshToken\": \"{SSO_REFRESH_TOKEN}\""
+        )
+    } else {
+        String::new()
+    };
+    env.write(
+        &format!(".aws/sso/cache/{}.json", digest("sha1sum", "my-sso")),
+        &format!(
+            "{{\"accessToken\": \"{SSO_BEARER}\", \"expiresAt\": \"{expires_at}\", \
+             \"region\": \"us-east-1\", \"startUrl\": \"{SSO_START_URL}\"{refresh}}}"
+        ),
+    );
+    env.env("AWS_ENDPOINT_URL_SSO", portal.url());
+    env
+}
+
+/// SSO OIDC's CreateToken, refreshing to [`REFRESHED_BEARER`].
+fn sso_oidc() -> Server {
+    Server::start(|req| {
+        if req.method == "POST" && req.path() == "/token" {
+            Response::ok(format!(
+                "{{\"accessToken\": \"{REFRESHED_BEARER}\", \"expiresIn\": 28800, \
+                 \"refreshToken\": \"aorAAAAAGrotatedRefreshToken\", \"tokenType\": \"Bearer\"}}"
+            ))
+            .header("Content-Type", "application/json")
+        } else {
+            Response::status(404, "{}")
+        }
+    })
+}
+
+#[test]
+fn refreshes_an_sso_session_token_near_expiry_and_writes_it_back_for_the_aws_cli() {
+    let portal = sso_portal(REFRESHED_BEARER);
+    let oidc = sso_oidc();
+    let mut env = sso_session_env(&portal, &from_now(120), true);
+    env.env("AWS_ENDPOINT_URL_SSO_OIDC", oidc.url());
+    let run = run_debug(&env, &["--profile", "dev"]);
+    assert_token_from(
+        &run,
+        &SSO_CREDS,
+        "IAM Identity Center (SSO)",
+        &[
+            SSO_BEARER,
+            REFRESHED_BEARER,
+            SSO_REFRESH_TOKEN,
+            SSO_CLIENT_SECRET,
+        ],
+    );
+    let refreshes = oidc.requests();
+    if refreshes.len() != 1 {
+        run.fail(&format!("expected one CreateToken, got {refreshes:#?}"));
+    }
+    let body = refreshes[0].body_text().replace(' ', "");
+    for expected in [
+        "\"grantType\":\"refresh_token\"",
+        &format!("\"refreshToken\":\"{SSO_REFRESH_TOKEN}\""),
+        &format!("\"clientSecret\":\"{SSO_CLIENT_SECRET}\""),
+        "\"clientId\":\"ssoClientId-0123\"",
+    ] {
+        if !body.contains(expected) {
+            run.fail(&format!("expected {expected} in CreateToken's body {body}"));
+        }
+    }
+    // The refreshed token is in the cache, where botocore's own SSO token
+    // loader (the AWS CLI's) finds it.
+    let check = format!(
+        "import botocore.utils, os\n\
+         cache = botocore.utils.JSONFileCache(os.path.expanduser('~/.aws/sso/cache'))\n\
+         token = botocore.utils.SSOTokenLoader(cache=cache)('{SSO_START_URL}', session_name='my-sso')\n\
+         print(token['accessToken'], token['refreshToken'], token['expiresAt'])\n"
+    );
+    let loaded = env.run_program("python3", ["-c", &check]);
+    loaded.success();
+    let fields: Vec<String> = loaded
+        .stdout()
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(fields[0], REFRESHED_BEARER, "{fields:?}");
+    assert_eq!(fields[1], "aorAAAAAGrotatedRefreshToken", "{fields:?}");
+    assert!(
+        fields[2] > from_now(7 * 3600),
+        "expected about 8 hours left: {fields:?}"
+    );
+}
+
+#[test]
+fn names_aws_sso_login_when_an_sso_session_has_expired_and_cannot_be_refreshed() {
+    let portal = sso_portal(SSO_BEARER);
+    let env = sso_session_env(&portal, PAST, false);
+    let run = env.run_token(&["--profile", "dev"]);
+    run.fails_with(1)
+        .stderr_contains("run `aws sso login --profile dev` and try again")
+        .stderr_lacks(SSO_BEARER);
+    if !portal.requests().is_empty() {
+        run.fail("an expired sign-in must not be sent to the portal");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// 12. Role chains and their settings
+
+impl Sts {
+    /// Every STS call made, in order, with the credentials moto answered.
+    #[track_caller]
+    fn calls(&self, run: &Run) -> Vec<(Request, StsCreds)> {
+        self.tap
+            .exchanges()
+            .into_iter()
+            .map(|(req, resp)| {
+                if resp.status != 200 {
+                    run.fail(&format!(
+                        "moto answered {}: {}",
+                        resp.status,
+                        resp.body_text()
+                    ));
+                }
+                let body = resp.body_text();
+                let creds = StsCreds {
+                    access_key: xml_text(&body, "AccessKeyId"),
+                    secret_key: xml_text(&body, "SecretAccessKey"),
+                    session_token: xml_text(&body, "SessionToken"),
+                };
+                (req, creds)
+            })
+            .collect()
+    }
+}
+
+/// The STS call `req` is an AssumeRole of `role` with exactly these optional
+/// parameters.
+#[track_caller]
+fn assert_assume_role(
+    run: &Run,
+    req: &Request,
+    role: &str,
+    session_name: Option<&str>,
+    external_id: Option<&str>,
+    duration: Option<&str>,
+) {
+    let form = req.body_text();
+    let got = |name| form_param(&form, name);
+    if got("Action").as_deref() != Some("AssumeRole") || got("RoleArn").as_deref() != Some(role) {
+        run.fail(&format!("expected AssumeRole of {role}, sent {form}"));
+    }
+    if let Some(name) = session_name {
+        if got("RoleSessionName").as_deref() != Some(name) {
+            run.fail(&format!("expected RoleSessionName={name}, sent {form}"));
+        }
+    }
+    if got("ExternalId").as_deref() != external_id {
+        run.fail(&format!("expected ExternalId {external_id:?}, sent {form}"));
+    }
+    if got("DurationSeconds").as_deref() != duration {
+        run.fail(&format!(
+            "expected DurationSeconds {duration:?}, sent {form}"
+        ));
+    }
+}
+
+const ROLE_1: &str = "arn:aws:iam::111111111111:role/hop-one";
+const ROLE_2: &str = "arn:aws:iam::222222222222:role/hop-two";
+const ROLE_3: &str = "arn:aws:iam::333333333333:role/db-connect";
+
+#[test]
+fn assumes_a_chain_of_three_roles_each_with_the_credentials_of_the_one_before() {
+    let sts = Sts::start();
+    let mut env = TestEnv::new();
+    env.write(
+        ".aws/credentials",
+        &credentials_file(&[("base", &PROFILE_KEYS)]),
+    );
+    env.write(
+        ".aws/config",
+        &format!(
+            "[profile one]\nrole_arn = {ROLE_1}\nsource_profile = base\n\
+             role_session_name = hop-one-session\nexternal_id = partner-one\n\n\
+             [profile two]\nrole_arn = {ROLE_2}\nsource_profile = one\nduration_seconds = 1800\n\n\
+             [profile db]\nrole_arn = {ROLE_3}\nsource_profile = two\n\
+             role_session_name = jane-db\nexternal_id = partner-three\nduration_seconds = 3600\n"
+        ),
+    );
+    env.env("AWS_ENDPOINT_URL_STS", sts.tap.url());
+    let run = run_debug(&env, &["--profile", "db"]);
+    let calls = sts.calls(&run);
+    if calls.len() != 3 {
+        run.fail(&format!(
+            "expected three AssumeRole calls, got {}",
+            calls.len()
+        ));
+    }
+    assert_assume_role(
+        &run,
+        &calls[0].0,
+        ROLE_1,
+        Some("hop-one-session"),
+        Some("partner-one"),
+        None,
+    );
+    assert_assume_role(&run, &calls[1].0, ROLE_2, None, None, Some("1800"));
+    assert_assume_role(
+        &run,
+        &calls[2].0,
+        ROLE_3,
+        Some("jane-db"),
+        Some("partner-three"),
+        Some("3600"),
+    );
+    // Each hop is signed with the credentials of the one before.
+    assert_eq!(
+        signing_access_key(&calls[0].0),
+        Some(PROFILE_KEYS.access_key)
+    );
+    assert_eq!(
+        signing_access_key(&calls[1].0),
+        Some(calls[0].1.access_key.as_str())
+    );
+    assert_eq!(
+        signing_access_key(&calls[2].0),
+        Some(calls[1].1.access_key.as_str())
+    );
+    assert_token_from(
+        &run,
+        &calls[2].1.creds(),
+        "assume-role (STS) <- assume-role (STS) <- assume-role (STS) <- static keys in a profile",
+        &[
+            PROFILE_KEYS.secret_key,
+            &calls[0].1.secret_key,
+            &calls[1].1.secret_key,
+        ],
+    );
+}
+
+#[test]
+fn names_a_role_session_as_the_aws_cli_does_when_the_profile_names_none() {
+    let sts = Sts::start();
+    let mut env = TestEnv::new();
+    env.with_env_keys();
+    env.write(
+        ".aws/config",
+        &format!("[profile db]\nrole_arn = {ROLE_ARN}\ncredential_source = Environment\n"),
+    );
+    env.env("AWS_ENDPOINT_URL_STS", sts.tap.url());
+    let run = run_debug(&env, &["--profile", "db"]);
+    let (req, _) = sts.one_call(&run);
+    // botocore: 'botocore-session-%s' % int(time.time())
+    let name = form_param(&req.body_text(), "RoleSessionName").unwrap_or_default();
+    let digits = name.strip_prefix("botocore-session-").unwrap_or("");
+    if digits.len() < 10 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        run.fail(&format!(
+            "expected botocore-session-<unix time>, got {name:?}"
+        ));
+    }
+}
+
+#[test]
+fn assumes_the_role_of_a_profile_with_the_container_endpoint_as_its_credential_source() {
+    let sts = Sts::start();
+    let server = container_server(FAR_FUTURE);
+    let mut env = container_env(&server);
+    env.write(
+        ".aws/config",
+        &format!(
+            "[profile db]\nrole_arn = {ROLE_ARN}\ncredential_source = EcsContainer\n\
+             external_id = partner-ecs\nduration_seconds = 900\nrole_session_name = jane-ecs\n"
+        ),
+    );
+    env.env("AWS_ENDPOINT_URL_STS", sts.tap.url());
+    let run = run_debug(&env, &["--profile", "db"]);
+    let (req, moto_creds) = sts.one_call(&run);
+    assert_assume_role(
+        &run,
+        &req,
+        ROLE_ARN,
+        Some("jane-ecs"),
+        Some("partner-ecs"),
+        Some("900"),
+    );
+    assert_eq!(signing_access_key(&req), Some(CONTAINER_CREDS.access_key));
+    assert_token_from(
+        &run,
+        &moto_creds.creds(),
+        "assume-role (STS) <- container credentials endpoint",
+        &[CONTAINER_CREDS.secret_key, CONTAINER_AUTH],
+    );
+}
+
+#[test]
+fn reports_a_credential_source_it_does_not_know() {
+    let env = TestEnv::new();
+    env.write(
+        ".aws/config",
+        &format!("[profile db]\nrole_arn = {ROLE_ARN}\ncredential_source = Vault\n"),
+    );
+    env.run_token(&["--profile", "db"])
+        .fails_with(1)
+        .stderr_contains(
+            "credential_source = Vault; use Environment, Ec2InstanceMetadata or EcsContainer",
+        );
+}
+
+#[test]
+fn reports_a_duration_seconds_that_is_not_a_number() {
+    let env = TestEnv::new();
+    env.write(
+        ".aws/credentials",
+        &credentials_file(&[("base", &PROFILE_KEYS)]),
+    );
+    env.write(
+        ".aws/config",
+        &format!(
+            "[profile db]\nrole_arn = {ROLE_ARN}\nsource_profile = base\nduration_seconds = 1h\n"
+        ),
+    );
+    env.run_token(&["--profile", "db"])
+        .fails_with(1)
+        .stderr_contains(
+            "profile 'db' has duration_seconds = \"1h\"; use a whole number of seconds",
+        );
+}
+
+// ---------------------------------------------------------------------------
+// 13. Instance metadata settings and web identity with a selected profile
+
+#[test]
+fn reaches_instance_metadata_at_the_endpoint_of_the_profile_named_by_the_profile_flag() {
+    let server = imds_server(FAR_FUTURE);
+    let silent = Server::silent();
+    let mut env = TestEnv::new();
+    env.remove_env("AWS_EC2_METADATA_DISABLED");
+    env.write(
+        ".aws/config",
+        &format!(
+            "[default]\nec2_metadata_service_endpoint = {}\n\n\
+             [profile box]\nec2_metadata_service_endpoint = {}\nregion = {REGION}\n",
+            silent.url(),
+            server.url()
+        ),
+    );
+    let run = run_debug(&env, &["--profile", "box"]);
+    assert_token_from(
+        &run,
+        &IMDS_CREDS,
+        "EC2 instance metadata (IMDS)",
+        &[IMDS_SESSION],
+    );
+    if silent.connections() != 0 {
+        run.fail("the default profile's endpoint must not be used with --profile box");
+    }
+}
+
+#[test]
+fn waits_for_instance_metadata_as_long_as_the_profile_named_by_the_profile_flag_says() {
+    let silent = Server::silent();
+    let mut env = TestEnv::new();
+    env.remove_env("AWS_EC2_METADATA_DISABLED");
+    env.write(
+        ".aws/config",
+        &format!(
+            "[default]\nmetadata_service_timeout = 30\nmetadata_service_num_attempts = 3\n\n\
+             [profile box]\nec2_metadata_service_endpoint = {}\nmetadata_service_timeout = 1\n\
+             metadata_service_num_attempts = 1\n",
+            silent.url()
+        ),
+    );
+    let started = Instant::now();
+    let run = env.run_token(&["--profile", "box"]);
+    let took = started.elapsed();
+    run.fails_with(1)
+        .stderr_contains("no AWS credentials found");
+    if took >= Duration::from_secs(10) {
+        run.fail(&format!(
+            "took {took:?}; profile box says one attempt of 1 s"
+        ));
+    }
+}
+
+/// Web identity in the environment and a profile `p` with only a region,
+/// with STS at `sts`.
+fn web_identity_env(sts: &Sts, profile_extra: &str) -> TestEnv {
+    let mut env = TestEnv::new();
+    let token_file = env.write("eks/token", WEB_IDENTITY_TOKEN);
+    env.write(
+        ".aws/config",
+        &format!("[profile p]\nregion = {REGION}\n{profile_extra}"),
+    );
+    env.env("AWS_WEB_IDENTITY_TOKEN_FILE", &token_file)
+        .env("AWS_ROLE_ARN", ROLE_ARN)
+        .env("AWS_ROLE_SESSION_NAME", "jane-pod")
+        .env("AWS_ENDPOINT_URL_STS", sts.tap.url());
+    env
+}
+
+#[test]
+fn uses_web_identity_from_the_environment_for_a_profile_from_aws_profile_with_no_credentials() {
+    // botocore: the web identity provider reads AWS_WEB_IDENTITY_TOKEN_FILE
+    // unless the profile was given explicitly (--profile).
+    let sts = Sts::start();
+    let mut env = web_identity_env(&sts, "");
+    env.env("AWS_PROFILE", "p");
+    let run = run_debug(&env, &[]);
+    let (req, moto_creds) = sts.one_call(&run);
+    assert_web_identity_call(&run, &req, "jane-pod");
+    assert_token_from(
+        &run,
+        &moto_creds.creds(),
+        "web identity token from the environment (AWS_WEB_IDENTITY_TOKEN_FILE)",
+        &[WEB_IDENTITY_TOKEN],
+    );
+}
+
+#[test]
+fn prefers_web_identity_from_the_environment_to_keys_in_the_profile_from_aws_profile() {
+    // botocore asks the web identity provider before the profile's keys.
+    let sts = Sts::start();
+    let mut env = web_identity_env(
+        &sts,
+        &format!(
+            "aws_access_key_id = {}\naws_secret_access_key = {}\n",
+            PROFILE_KEYS.access_key, PROFILE_KEYS.secret_key
+        ),
+    );
+    env.env("AWS_PROFILE", "p");
+    let run = run_debug(&env, &[]);
+    let (req, moto_creds) = sts.one_call(&run);
+    assert_web_identity_call(&run, &req, "jane-pod");
+    assert_token_from(
+        &run,
+        &moto_creds.creds(),
+        "web identity token from the environment (AWS_WEB_IDENTITY_TOKEN_FILE)",
+        &[WEB_IDENTITY_TOKEN, PROFILE_KEYS.secret_key],
+    );
+}
+
+#[test]
+fn ignores_web_identity_from_the_environment_with_the_profile_flag_as_the_aws_cli_does() {
+    // botocore disables the web identity environment variables when the
+    // profile is given explicitly; a profile with no credentials then has
+    // none, as `aws --profile p` finds.
+    let sts = Sts::start();
+    let env = web_identity_env(&sts, "");
+    let run = env.run_token(&["--profile", "p"]);
+    run.fails_with(1)
+        .stderr_contains("no AWS credentials found");
+    if !sts.tap.requests().is_empty() {
+        run.fail("no STS call expected");
+    }
+}
+
+#[test]
+fn names_aws_login_when_the_login_session_is_not_cached() {
+    let env = TestEnv::new();
+    let cache = write_login_session(&env, ".aws/login/cache", FAR_FUTURE);
+    std::fs::remove_file(cache).unwrap();
+    env.run_token(&["--profile", "console"])
+        .fails_with(1)
+        .stderr_contains("run `aws login --profile console` and try again");
+}
+
+#[test]
+fn names_aws_login_when_the_sign_in_service_refuses_to_refresh_the_session() {
+    let server = Server::start(|_| {
+        Response::status(
+            403,
+            "{\"error\": \"TOKEN_EXPIRED\", \"message\": \"session expired\"}",
+        )
+        .header("x-amzn-ErrorType", "AccessDeniedException")
+        .header("Content-Type", "application/json")
+    });
+    let mut env = TestEnv::new();
+    write_login_session(&env, ".aws/login/cache", PAST);
+    env.env("AWS_ENDPOINT_URL_SIGNIN", server.url());
+    let run = env.run_token(&["--profile", "console"]);
+    run.fails_with(1)
+        .stderr_contains("run `aws login --profile console` and try again")
+        .stderr_lacks(LOGIN_REFRESH_TOKEN)
+        .stderr_lacks(LOGIN_CREDS.secret_key);
+    if server.requests().len() != 1 {
+        run.fail("expected one refresh attempt");
+    }
 }

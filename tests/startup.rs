@@ -148,3 +148,25 @@ fn a_token_from_cached_sso_credentials_uses_no_network_tls_or_threads() {
     );
     assert_stays_local(&trace);
 }
+
+#[test]
+fn a_token_from_local_credentials_reads_no_ca_bundle_and_uses_no_proxy() {
+    // The CA bundle is read, and the proxy used, only when a credential
+    // request goes to the network.
+    let mut env = TestEnv::new();
+    let bundle = env.write("corp/ca-bundle.pem", "not read\n");
+    env.write(
+        ".aws/config",
+        &format!("[default]\nca_bundle = {}\n", bundle.display()),
+    );
+    env.with_env_keys()
+        .env("AWS_CA_BUNDLE", &bundle)
+        .env("HTTPS_PROXY", "http://127.0.0.1:9")
+        .env("HTTP_PROXY", "http://127.0.0.1:9");
+    let trace = trace(&env, &["--ca-bundle", bundle.to_str().unwrap()]);
+    assert_stays_local(&trace);
+    assert!(
+        !trace.contains("ca-bundle"),
+        "the CA bundle was opened:\n{trace}"
+    );
+}

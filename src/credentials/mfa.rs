@@ -9,101 +9,48 @@
 
 use std::fmt;
 use std::io;
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use aws_config::environment::EnvironmentVariableCredentialsProvider;
-use aws_config::profile::{Profile, ProfileFileCredentialsProvider};
-use aws_config::provider_config::ProviderConfig;
+use aws_config::profile::Profile;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::BehaviorVersion;
 use aws_credential_types::credential_feature::AwsCredentialFeature;
 use aws_credential_types::provider::error::CredentialsError;
 use aws_credential_types::provider::{future, ProvideCredentials, SharedCredentialsProvider};
 use aws_credential_types::Credentials;
-use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_types::region::Region;
 
-use super::{ecs_provider, imds_provider, ChainSettings, ImdsLimits};
+use super::http_client::LazyHttpsClient;
+use super::ChainSettings;
 
 /// The AWS CLI's prompt (botocore's `AssumeRoleCredentialFetcher`).
 pub(crate) fn prompt_text(serial: &str) -> String {
     format!("Enter MFA code for {serial}: ")
 }
 
-/// Assume-role with an MFA code, for one profile.
-pub(crate) struct MfaAssumeRole {
+/// The selected profile's role, when it asks for an MFA code.
+#[derive(Debug, Clone)]
+pub(crate) struct MfaRole {
     profile: String,
     role_arn: String,
     serial: String,
     session_name: Option<String>,
     external_id: Option<String>,
     duration_seconds: Option<i32>,
-    source: SharedCredentialsProvider,
-    region: String,
-    http_client: SharedHttpClient,
     settings: ChainSettings,
 }
 
-impl fmt::Debug for MfaAssumeRole {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MfaAssumeRole")
-            .field("profile", &self.profile)
-            .field("role_arn", &self.role_arn)
-            .field("serial", &self.serial)
-            .finish_non_exhaustive()
-    }
-}
-
-impl MfaAssumeRole {
-    /// The provider for `profile` when it assumes a role with `mfa_serial`
-    /// (and is not web identity); `None` otherwise. Its source credentials
-    /// come from `source_profile` (its own keys when it names itself) or
-    /// `credential_source`, as for any assumed role.
-    pub(crate) fn for_profile(
-        profile: &Profile,
-        config: &ProviderConfig,
-        imds: ImdsLimits,
-        region: &str,
-        http_client: SharedHttpClient,
-        settings: &ChainSettings,
-    ) -> Option<MfaAssumeRole> {
+impl MfaRole {
+    /// The role of `profile` when it has `role_arn` and `mfa_serial` (and is
+    /// not web identity); `None` otherwise.
+    pub(crate) fn for_profile(profile: &Profile, settings: &ChainSettings) -> Option<MfaRole> {
         let serial = profile.get("mfa_serial")?;
         let role_arn = profile.get("role_arn")?;
         if profile.get("web_identity_token_file").is_some() {
             return None;
         }
-        let source: SharedCredentialsProvider = match (
-            profile.get("source_profile"),
-            profile.get("credential_source"),
-        ) {
-            (Some(source), _) if source == profile.name() => {
-                let keys = Credentials::new(
-                    profile.get("aws_access_key_id").unwrap_or_default(),
-                    profile.get("aws_secret_access_key").unwrap_or_default(),
-                    profile.get("aws_session_token").map(str::to_owned),
-                    None,
-                    "ProfileFile",
-                );
-                SharedCredentialsProvider::new(keys)
-            }
-            (Some(source), _) => SharedCredentialsProvider::new(
-                ProfileFileCredentialsProvider::builder()
-                    .configure(config)
-                    .profile_name(source)
-                    .with_custom_provider("EcsContainer", ecs_provider(config))
-                    .with_custom_provider("Ec2InstanceMetadata", imds_provider(config, imds))
-                    .build(),
-            ),
-            (None, Some("Environment")) => {
-                SharedCredentialsProvider::new(EnvironmentVariableCredentialsProvider::new())
-            }
-            (None, Some("EcsContainer")) => SharedCredentialsProvider::new(ecs_provider(config)),
-            (None, Some("Ec2InstanceMetadata")) => {
-                SharedCredentialsProvider::new(imds_provider(config, imds))
-            }
-            _ => return None,
-        };
-        Some(MfaAssumeRole {
+        Some(MfaRole {
             profile: profile.name().to_owned(),
             role_arn: role_arn.to_owned(),
             serial: serial.to_owned(),
@@ -115,18 +62,51 @@ impl MfaAssumeRole {
             duration_seconds: profile
                 .get("duration_seconds")
                 .and_then(|d| d.trim().parse().ok()),
-            source,
-            region: region.to_owned(),
-            http_client,
             settings: settings.clone(),
         })
     }
 
+    /// Assumes this role with credentials from `source` (the role chain up
+    /// to this profile), through `http_client`.
+    pub(crate) fn provider(
+        &self,
+        source: Arc<dyn ProvideCredentials>,
+        region: &str,
+        http_client: LazyHttpsClient,
+    ) -> MfaAssumeRole {
+        MfaAssumeRole {
+            role: self.clone(),
+            source: SharedCredentialsProvider::new(source),
+            region: region.to_owned(),
+            http_client,
+        }
+    }
+}
+
+/// Assume-role with an MFA code, for one profile.
+pub(crate) struct MfaAssumeRole {
+    role: MfaRole,
+    source: SharedCredentialsProvider,
+    region: String,
+    http_client: LazyHttpsClient,
+}
+
+impl fmt::Debug for MfaAssumeRole {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MfaAssumeRole")
+            .field("profile", &self.role.profile)
+            .field("role_arn", &self.role.role_arn)
+            .field("serial", &self.role.serial)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MfaAssumeRole {
     async fn assume_role(&self) -> Result<Credentials, CredentialsError> {
-        let code = terminal::ask(&prompt_text(&self.serial)).map_err(|err| {
+        let code = terminal::ask(&prompt_text(&self.role.serial)).map_err(|err| {
             CredentialsError::provider_error(NoCode {
-                profile: self.profile.clone(),
-                serial: self.serial.clone(),
+                profile: self.role.profile.clone(),
+                serial: self.role.serial.clone(),
                 cause: err,
             })
         })?;
@@ -134,36 +114,37 @@ impl MfaAssumeRole {
             .region(Region::new(self.region.clone()))
             .http_client(self.http_client.clone())
             .credentials_provider(self.source.clone())
-            .profile_name(&self.profile);
+            .profile_name(&self.role.profile);
         let mut timeouts = TimeoutConfig::builder();
-        if let Some(t) = self.settings.connect_timeout.filter(|t| !t.is_zero()) {
+        if let Some(t) = self.role.settings.connect_timeout.filter(|t| !t.is_zero()) {
             timeouts = timeouts.connect_timeout(t);
         }
-        if let Some(t) = self.settings.read_timeout.filter(|t| !t.is_zero()) {
+        if let Some(t) = self.role.settings.read_timeout.filter(|t| !t.is_zero()) {
             timeouts = timeouts.read_timeout(t);
         }
         loader = loader.timeout_config(timeouts.build());
         let sdk_config = loader.load().await;
         let sts = aws_sdk_sts::Client::new(&sdk_config);
-        let session_name = self.session_name.clone().unwrap_or_else(|| {
+        let session_name = self.role.session_name.clone().unwrap_or_else(|| {
             let millis = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_millis());
-            format!("aws-sdk-rust-{millis}")
+            // botocore's name when the profile gives none.
+            format!("botocore-session-{}", millis / 1000)
         });
         let output = sts
             .assume_role()
-            .role_arn(&self.role_arn)
+            .role_arn(&self.role.role_arn)
             .role_session_name(session_name)
-            .set_external_id(self.external_id.clone())
-            .set_duration_seconds(self.duration_seconds)
-            .serial_number(&self.serial)
+            .set_external_id(self.role.external_id.clone())
+            .set_duration_seconds(self.role.duration_seconds)
+            .serial_number(&self.role.serial)
             .token_code(code)
             .send()
             .await
             .map_err(|err| {
                 CredentialsError::provider_error(StsFailed {
-                    role_arn: self.role_arn.clone(),
+                    role_arn: self.role.role_arn.clone(),
                     message: super::error_chain(&aws_sdk_sts::Error::from(err)),
                 })
             })?;

@@ -105,15 +105,57 @@ impl Server {
         })
     }
 
+    /// Answers every request with `handler` on `listener` (bound by the
+    /// caller on a loopback interface, e.g. inside a network namespace).
+    pub fn start_on(
+        listener: TcpListener,
+        handler: impl Fn(&Request) -> Response + Send + Sync + 'static,
+    ) -> Server {
+        let handler = Arc::new(handler);
+        Self::spawn_on(listener, move |stream, exchanges, _held| {
+            let exchanges = Arc::clone(exchanges);
+            let handler = Arc::clone(&handler);
+            std::thread::spawn(move || serve_one(stream, &*handler, &exchanges));
+        })
+    }
+
+    /// Answers every request with `handler`, over the stream `wrap` makes of
+    /// each connection (a TLS session, say); a connection `wrap` refuses is
+    /// closed.
+    pub fn start_wrapped<S: Read + Write + 'static>(
+        wrap: impl Fn(TcpStream) -> Option<S> + Send + Sync + 'static,
+        handler: impl Fn(&Request) -> Response + Send + Sync + 'static,
+    ) -> Server {
+        let (wrap, handler) = (Arc::new(wrap), Arc::new(handler));
+        Self::spawn(move |stream, exchanges, _held| {
+            let exchanges = Arc::clone(exchanges);
+            let (wrap, handler) = (Arc::clone(&wrap), Arc::clone(&handler));
+            std::thread::spawn(move || {
+                let _ = stream.set_read_timeout(Some(IO_TIMEOUT));
+                let _ = stream.set_write_timeout(Some(IO_TIMEOUT));
+                if let Some(stream) = wrap(stream) {
+                    serve_stream(stream, &*handler, &exchanges);
+                }
+            });
+        })
+    }
+
     /// Accepts connections and never answers them (until dropped).
     pub fn silent() -> Server {
         Self::spawn(|stream, _exchanges, held| held.push(stream))
     }
 
     fn spawn(
-        mut on_accept: impl FnMut(TcpStream, &Exchanges, &mut Vec<TcpStream>) + Send + 'static,
+        on_accept: impl FnMut(TcpStream, &Exchanges, &mut Vec<TcpStream>) + Send + 'static,
     ) -> Server {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+        Self::spawn_on(listener, on_accept)
+    }
+
+    fn spawn_on(
+        listener: TcpListener,
+        mut on_accept: impl FnMut(TcpStream, &Exchanges, &mut Vec<TcpStream>) + Send + 'static,
+    ) -> Server {
         listener.set_nonblocking(true).unwrap();
         let addr = listener.local_addr().unwrap();
         let stop = Arc::new(AtomicBool::new(false));
@@ -148,6 +190,11 @@ impl Server {
             exchanges,
             thread: Some(thread),
         }
+    }
+
+    /// `127.0.0.1:PORT`
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
     }
 
     /// `http://127.0.0.1:PORT`
@@ -240,9 +287,19 @@ fn forward(upstream: SocketAddr, req: &Request) -> std::io::Result<Response> {
 fn serve_one(stream: TcpStream, handler: &dyn Fn(&Request) -> Response, exchanges: &Exchanges) {
     let _ = stream.set_read_timeout(Some(IO_TIMEOUT));
     let _ = stream.set_write_timeout(Some(IO_TIMEOUT));
-    let Ok(mut writer) = stream.try_clone() else {
+    let Ok(closer) = stream.try_clone() else {
         return;
     };
+    serve_stream(stream, handler, exchanges);
+    let _ = closer.shutdown(Shutdown::Both);
+}
+
+/// Reads one request from `stream`, answers it with `handler` and records both.
+fn serve_stream<S: Read + Write>(
+    stream: S,
+    handler: &dyn Fn(&Request) -> Response,
+    exchanges: &Exchanges,
+) {
     let mut reader = BufReader::new(stream);
     let Ok(req) = read_request(&mut reader) else {
         return;
@@ -259,11 +316,11 @@ fn serve_one(stream: TcpStream, handler: &dyn Fn(&Request) -> Response, exchange
     // Record before answering, so that a client that has its answer also
     // finds the exchange recorded.
     exchanges.lock().unwrap().push((req, resp.clone()));
+    let writer = reader.get_mut();
     let _ = writer
         .write_all(head.as_bytes())
         .and_then(|()| writer.write_all(&resp.body))
         .and_then(|()| writer.flush());
-    let _ = writer.shutdown(Shutdown::Both);
 }
 
 fn read_request(reader: &mut impl BufRead) -> std::io::Result<Request> {
@@ -344,4 +401,58 @@ fn reason(status: u16) -> &'static str {
 
 fn invalid(message: String) -> std::io::Error {
     std::io::Error::new(std::io::ErrorKind::InvalidData, message)
+}
+
+/// A loopback port whose backlog is full: connecting to it hangs until the
+/// client gives up, as with a host that drops packets. Stops on drop.
+#[cfg(unix)]
+pub struct Backlogged {
+    addr: SocketAddr,
+    _listener: TcpListener,
+    _queued: TcpStream,
+}
+
+#[cfg(unix)]
+impl Backlogged {
+    pub fn start() -> Backlogged {
+        use std::os::fd::FromRawFd;
+        // SAFETY: plain socket calls on a descriptor this function owns until
+        // it is handed to the TcpListener.
+        let listener = unsafe {
+            let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+            assert!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
+            let listener = TcpListener::from_raw_fd(fd);
+            let addr = libc::sockaddr_in {
+                sin_family: libc::AF_INET as libc::sa_family_t,
+                sin_port: 0,
+                sin_addr: libc::in_addr {
+                    s_addr: u32::from_ne_bytes([127, 0, 0, 1]),
+                },
+                sin_zero: [0; 8],
+            };
+            let rc = libc::bind(
+                fd,
+                (&addr as *const libc::sockaddr_in).cast(),
+                std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
+            );
+            assert_eq!(rc, 0, "bind: {}", std::io::Error::last_os_error());
+            // A backlog of 0 holds one connection; the next ones wait.
+            let rc = libc::listen(fd, 0);
+            assert_eq!(rc, 0, "listen: {}", std::io::Error::last_os_error());
+            listener
+        };
+        let addr = listener.local_addr().unwrap();
+        let queued =
+            TcpStream::connect_timeout(&addr, IO_TIMEOUT).expect("the one queued connection");
+        Backlogged {
+            addr,
+            _listener: listener,
+            _queued: queued,
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
 }

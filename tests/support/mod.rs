@@ -10,8 +10,12 @@
 pub mod faketime;
 pub mod http;
 pub mod moto;
+#[cfg(target_os = "linux")]
+pub mod netns;
+pub mod proxy;
 #[cfg(unix)]
 pub mod servers;
+pub mod tls;
 
 use std::ffi::{OsStr, OsString};
 use std::fmt::Write as _;
@@ -474,7 +478,11 @@ pub fn assert_signed_with(
         secret_key: secret_key.to_owned(),
         session_token: token.session_token(),
         timestamp: token.date().to_owned(),
-        expires_in: None,
+        // A token cut short to its credentials' expiry is presigned for that.
+        expires_in: token
+            .param("X-Amz-Expires")
+            .filter(|secs| *secs != "900")
+            .map(|secs| secs.parse().expect("X-Amz-Expires is a number")),
     }]);
     assert_eq!(
         token.as_str(),
