@@ -119,9 +119,11 @@ impl RefreshOptions {
         let connect = ConnectOptions::from_args(args.connect)?;
         let file = match args.file {
             Some(f) if !f.is_empty() => PathBuf::from(f),
-            _ => return Err(anyhow!(
+            _ => {
+                return Err(anyhow!(
                 "--file is required; pass the password file to keep fresh, e.g. --file ~/.pgpass"
-            )),
+            ))
+            }
         };
         if file.file_name().is_none() {
             return Err(anyhow!(
