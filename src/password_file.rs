@@ -58,6 +58,49 @@ pub fn update_pgpass(existing: &str, host: &str, port: u16, user: &str, password
     out
 }
 
+/// A pgbouncer `auth_file` (userlist.txt) field: in double quotes, with a
+/// `"` written twice.
+fn userlist_quote(out: &mut String, value: &str) {
+    out.push('"');
+    for c in value.chars() {
+        if c == '"' {
+            out.push('"');
+        }
+        out.push(c);
+    }
+    out.push('"');
+}
+
+/// `existing` (a pgbouncer `auth_file`'s text) with `user`'s line set to
+/// `"user" "password"`: replaced where it is (repeats dropped) or added at
+/// the end; every other line and comment is kept. Ends with a newline.
+pub fn update_userlist(existing: &str, user: &str, password: &str) -> String {
+    let mut prefix = String::new();
+    userlist_quote(&mut prefix, user);
+    prefix.push(' ');
+    let mut line = prefix.clone();
+    userlist_quote(&mut line, password);
+    let mut out = String::with_capacity(existing.len() + line.len() + 1);
+    let mut written = false;
+    for old in existing.lines() {
+        if old.starts_with(&prefix) {
+            if !written {
+                out.push_str(&line);
+                out.push('\n');
+                written = true;
+            }
+        } else {
+            out.push_str(old);
+            out.push('\n');
+        }
+    }
+    if !written {
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}
+
 /// Which MySQL-family client reads an option file: their TLS options differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MysqlClient {
@@ -183,6 +226,16 @@ mod tests {
             update_pgpass(existing, "h", 1, "app", "t"),
             "h:1:*:app\\:x:keep\nh:1:*:app:t\n"
         );
+    }
+
+    #[test]
+    fn updates_only_its_own_user_in_a_pgbouncer_userlist() {
+        let existing = ";; pgbouncer users\n\"admin\" \"SCRAM-SHA-256$4096:x\"\n\"app\" \"OLD\"\n";
+        assert_eq!(
+            update_userlist(existing, "app", "tok\"en"),
+            ";; pgbouncer users\n\"admin\" \"SCRAM-SHA-256$4096:x\"\n\"app\" \"tok\"\"en\"\n"
+        );
+        assert_eq!(update_userlist("", "a\"b", "t"), "\"a\"\"b\" \"t\"\n");
     }
 
     #[test]
