@@ -10,6 +10,8 @@
 pub mod http;
 pub mod moto;
 #[cfg(unix)]
+pub mod pgbouncer;
+#[cfg(unix)]
 pub mod servers;
 
 use std::ffi::{OsStr, OsString};
