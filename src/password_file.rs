@@ -111,7 +111,7 @@ pub enum MysqlClient {
 }
 
 /// A MySQL option file's `[client]` group, for `--defaults-extra-file`.
-#[derive(Debug)]
+/// Its `Debug` form leaves the password out.
 pub struct MysqlOptionFile<'a> {
     pub client: MysqlClient,
     pub user: &'a str,
@@ -125,6 +125,20 @@ pub struct MysqlOptionFile<'a> {
     /// where the client connects to an address the certificate does not
     /// name).
     pub verify_identity: bool,
+}
+
+impl std::fmt::Debug for MysqlOptionFile<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MysqlOptionFile")
+            .field("client", &self.client)
+            .field("user", &self.user)
+            .field("password", &"<redacted>")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("ssl_ca", &self.ssl_ca)
+            .field("verify_identity", &self.verify_identity)
+            .finish()
+    }
 }
 
 impl MysqlOptionFile<'_> {
@@ -236,6 +250,24 @@ mod tests {
             ";; pgbouncer users\n\"admin\" \"SCRAM-SHA-256$4096:x\"\n\"app\" \"tok\"\"en\"\n"
         );
         assert_eq!(update_userlist("", "a\"b", "t"), "\"a\"\"b\" \"t\"\n");
+    }
+
+    #[test]
+    fn leaves_the_password_out_of_the_debug_form() {
+        let file = MysqlOptionFile {
+            client: MysqlClient::Mariadb,
+            user: "u",
+            password: "SECRET-TOKEN",
+            host: "h",
+            port: 1,
+            ssl_ca: None,
+            verify_identity: true,
+        };
+        let shown = format!("{file:?}");
+        assert!(
+            !shown.contains("SECRET-TOKEN") && shown.contains("<redacted>"),
+            "{shown}"
+        );
     }
 
     #[test]
