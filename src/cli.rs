@@ -227,7 +227,8 @@ pub struct ConnectArgs {
     /// MariaDB clients cannot check a name other than the one they connect
     /// to, so through a tunnel they check only that a trusted CA issued the
     /// certificate (MySQL --ssl-mode=VERIFY_CA; MariaDB --ssl-ca without
-    /// --ssl-verify-server-cert).
+    /// --ssl-verify-server-cert, with which MariaDB's client does not insist
+    /// on TLS either).
     #[arg(long, value_name = "IP:PORT")]
     pub via: Option<OsString>,
 }

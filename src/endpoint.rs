@@ -102,6 +102,28 @@ pub fn region_from_hostname(hostname: &str) -> Option<String> {
     region::is_region_name(region).then(|| region.to_owned())
 }
 
+/// True for Aurora global database writer endpoints,
+/// `<name>.global-<id>.global.rds.amazonaws.com`: they follow the primary
+/// cluster from region to region, so their name carries no region.
+///
+/// # Example
+/// ```
+/// use rds_auth_token::endpoint::is_global_writer_endpoint;
+/// assert!(is_global_writer_endpoint("app.global-abc123def.global.rds.amazonaws.com"));
+/// assert!(!is_global_writer_endpoint("app.cluster-abc.us-east-1.rds.amazonaws.com"));
+/// ```
+pub fn is_global_writer_endpoint(hostname: &str) -> bool {
+    let lower = hostname.to_ascii_lowercase();
+    let name = lower.strip_suffix('.').unwrap_or(&lower);
+    let Some(rest) = name.strip_suffix(".global.rds.amazonaws.com") else {
+        return false;
+    };
+    let mut labels = rest.rsplit('.');
+    let id = labels.next().unwrap_or_default();
+    id.strip_prefix("global-").is_some_and(|i| !i.is_empty())
+        && labels.next().is_some_and(|n| !n.is_empty())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,6 +197,25 @@ mod tests {
                 Some(region),
                 "{host}"
             );
+        }
+    }
+
+    #[test]
+    fn knows_aurora_global_writer_endpoints_which_carry_no_region() {
+        for global in [
+            "app.global-abc123def456.global.rds.amazonaws.com",
+            "App.Global-X.GLOBAL.rds.amazonaws.com.",
+        ] {
+            assert!(is_global_writer_endpoint(global), "{global}");
+            assert_eq!(region_from_hostname(global), None, "{global}");
+        }
+        for other in [
+            "global.abc.us-east-1.rds.amazonaws.com",
+            "global-abc.global.rds.amazonaws.com",
+            "app.cluster-abc.global.rds.amazonaws.com",
+            "app.global-abc.global.rds.amazonaws.com.evil.example",
+        ] {
+            assert!(!is_global_writer_endpoint(other), "{other}");
         }
     }
 

@@ -23,8 +23,9 @@ const CLEAR_TEXT_SSLMODES: [&str; 3] = ["disable", "allow", "prefer"];
 
 /// The client's program, arguments and the environment variables to set,
 /// worked out before the token is made, so that a usage error costs no
-/// credentials lookup.
-#[derive(Debug, PartialEq, Eq)]
+/// credentials lookup. Its `Debug` form shows the names of the variables,
+/// not their values (one is the token).
+#[derive(PartialEq, Eq)]
 pub struct Launch {
     pub program: OsString,
     pub args: Vec<OsString>,
@@ -36,8 +37,9 @@ pub struct Launch {
     pub option_file: Option<OptionFile>,
 }
 
-/// A MySQL option file's settings, but the password.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A MySQL option file's settings, and the password once
+/// [`Launch::with_token`] has put it in; `Debug` leaves the password out.
+#[derive(Clone, PartialEq, Eq)]
 pub struct OptionFile {
     pub client: MysqlClient,
     pub user: String,
@@ -47,6 +49,30 @@ pub struct OptionFile {
     pub verify_identity: bool,
     /// Set by [`Launch::with_token`].
     pub password: String,
+}
+
+impl std::fmt::Debug for Launch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Launch")
+            .field("program", &self.program)
+            .field("args", &self.args)
+            .field("env", &self.env_names())
+            .field("option_file", &self.option_file)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for OptionFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OptionFile")
+            .field("client", &self.client)
+            .field("user", &self.user)
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("ssl_ca", &self.ssl_ca)
+            .field("verify_identity", &self.verify_identity)
+            .finish_non_exhaustive()
+    }
 }
 
 impl OptionFile {
@@ -532,6 +558,16 @@ mod tests {
                 "{launch:?}"
             );
             assert_eq!(env_of(&launch, "DB_TOKEN").as_deref(), Some("TOKEN"));
+        }
+    }
+
+    #[test]
+    fn shows_no_token_in_the_debug_form() {
+        for client in ["psql", "mysql"] {
+            let launch =
+                planned(&options(&[client]), &TARGET, no_env, |_| MysqlFamily::Mysql).unwrap();
+            let shown = format!("{launch:?}");
+            assert!(!shown.contains("TOKEN"), "{shown}");
         }
     }
 

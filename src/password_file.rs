@@ -58,6 +58,49 @@ pub fn update_pgpass(existing: &str, host: &str, port: u16, user: &str, password
     out
 }
 
+/// A pgbouncer `auth_file` (userlist.txt) field: in double quotes, with a
+/// `"` written twice.
+fn userlist_quote(out: &mut String, value: &str) {
+    out.push('"');
+    for c in value.chars() {
+        if c == '"' {
+            out.push('"');
+        }
+        out.push(c);
+    }
+    out.push('"');
+}
+
+/// `existing` (a pgbouncer `auth_file`'s text) with `user`'s line set to
+/// `"user" "password"`: replaced where it is (repeats dropped) or added at
+/// the end; every other line and comment is kept. Ends with a newline.
+pub fn update_userlist(existing: &str, user: &str, password: &str) -> String {
+    let mut prefix = String::new();
+    userlist_quote(&mut prefix, user);
+    prefix.push(' ');
+    let mut line = prefix.clone();
+    userlist_quote(&mut line, password);
+    let mut out = String::with_capacity(existing.len() + line.len() + 1);
+    let mut written = false;
+    for old in existing.lines() {
+        if old.starts_with(&prefix) {
+            if !written {
+                out.push_str(&line);
+                out.push('\n');
+                written = true;
+            }
+        } else {
+            out.push_str(old);
+            out.push('\n');
+        }
+    }
+    if !written {
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}
+
 /// Which MySQL-family client reads an option file: their TLS options differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MysqlClient {
@@ -68,7 +111,7 @@ pub enum MysqlClient {
 }
 
 /// A MySQL option file's `[client]` group, for `--defaults-extra-file`.
-#[derive(Debug)]
+/// Its `Debug` form leaves the password out.
 pub struct MysqlOptionFile<'a> {
     pub client: MysqlClient,
     pub user: &'a str,
@@ -82,6 +125,20 @@ pub struct MysqlOptionFile<'a> {
     /// where the client connects to an address the certificate does not
     /// name).
     pub verify_identity: bool,
+}
+
+impl std::fmt::Debug for MysqlOptionFile<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MysqlOptionFile")
+            .field("client", &self.client)
+            .field("user", &self.user)
+            .field("password", &"<redacted>")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("ssl_ca", &self.ssl_ca)
+            .field("verify_identity", &self.verify_identity)
+            .finish()
+    }
 }
 
 impl MysqlOptionFile<'_> {
@@ -182,6 +239,34 @@ mod tests {
         assert_eq!(
             update_pgpass(existing, "h", 1, "app", "t"),
             "h:1:*:app\\:x:keep\nh:1:*:app:t\n"
+        );
+    }
+
+    #[test]
+    fn updates_only_its_own_user_in_a_pgbouncer_userlist() {
+        let existing = ";; pgbouncer users\n\"admin\" \"SCRAM-SHA-256$4096:x\"\n\"app\" \"OLD\"\n";
+        assert_eq!(
+            update_userlist(existing, "app", "tok\"en"),
+            ";; pgbouncer users\n\"admin\" \"SCRAM-SHA-256$4096:x\"\n\"app\" \"tok\"\"en\"\n"
+        );
+        assert_eq!(update_userlist("", "a\"b", "t"), "\"a\"\"b\" \"t\"\n");
+    }
+
+    #[test]
+    fn leaves_the_password_out_of_the_debug_form() {
+        let file = MysqlOptionFile {
+            client: MysqlClient::Mariadb,
+            user: "u",
+            password: "SECRET-TOKEN",
+            host: "h",
+            port: 1,
+            ssl_ca: None,
+            verify_identity: true,
+        };
+        let shown = format!("{file:?}");
+        assert!(
+            !shown.contains("SECRET-TOKEN") && shown.contains("<redacted>"),
+            "{shown}"
         );
     }
 

@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime};
 use anyhow::anyhow;
 use clap::{Args, ValueEnum};
 use rds_auth_token::credentials::ChainSettings;
-use rds_auth_token::password_file::{update_pgpass, MysqlClient, MysqlOptionFile};
+use rds_auth_token::password_file::{update_pgpass, update_userlist, MysqlClient, MysqlOptionFile};
 use rds_auth_token::private_file::write_atomic;
 
 use crate::app::{ca_file, generate};
@@ -42,8 +42,9 @@ pub struct RefreshArgs {
 
     /// What the file holds: a .pgpass file (only this endpoint's
     /// `host:port:*:user:` line is changed; other lines and comments are
-    /// kept), the bare token, shell `export` lines, a JSON object, or a
-    /// MySQL option file for --defaults-extra-file.
+    /// kept), the bare token, shell `export` lines, a JSON object, a MySQL
+    /// option file for --defaults-extra-file, or a pgbouncer auth_file (only
+    /// this user's line is changed).
     #[arg(long, value_enum, default_value_t = RefreshFormat::Pgpass)]
     pub format: RefreshFormat,
 
@@ -79,6 +80,9 @@ pub enum RefreshFormat {
     Json,
     /// A MySQL option file: [client] user, password, host, port, TLS.
     Mycnf,
+    /// A pgbouncer auth_file (userlist.txt): only this user's
+    /// `"user" "password"` line is changed.
+    Userlist,
 }
 
 /// `--mysql-client`.
@@ -94,6 +98,7 @@ pub enum MysqlClientArg {
 #[derive(Debug)]
 pub enum Written {
     Pgpass,
+    Userlist,
     Output(Output),
     Mycnf(MysqlClient),
 }
@@ -149,6 +154,7 @@ impl RefreshOptions {
         }
         let written = match args.format {
             RefreshFormat::Pgpass => Written::Pgpass,
+            RefreshFormat::Userlist => Written::Userlist,
             RefreshFormat::Token => Written::Output(Output::Token),
             RefreshFormat::Json => Written::Output(Output::Json),
             RefreshFormat::Env => {
@@ -276,6 +282,18 @@ async fn refresh(options: &RefreshOptions) -> Result<ExitCode, Failure> {
     }
 }
 
+/// The file's text, or nothing when there is no file yet.
+fn existing(file: &std::path::Path) -> Result<String, Failure> {
+    match std::fs::read_to_string(file) {
+        Ok(text) => Ok(text),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
+        Err(err) => Err(Failure::runtime(anyhow!(
+            "could not read {}: {err}",
+            file.display()
+        ))),
+    }
+}
+
 /// Makes a token and writes the file; returns when the token expires.
 async fn write_once(options: &RefreshOptions) -> Result<SystemTime, Failure> {
     let made = generate(&options.token).await?;
@@ -285,21 +303,10 @@ async fn write_once(options: &RefreshOptions) -> Result<SystemTime, Failure> {
     let user = options.token.username.as_str();
     let host = &options.token.hostname;
     let text = match &options.written {
-        Written::Pgpass => {
-            let existing = match std::fs::read_to_string(&options.file) {
-                Ok(text) => text,
-                Err(err) if err.kind() == std::io::ErrorKind::NotFound => String::new(),
-                Err(err) => {
-                    return Err(Failure::runtime(anyhow!(
-                        "could not read {}: {err}",
-                        options.file.display()
-                    )))
-                }
-            };
-            // libpq matches a line against host (not hostaddr) and the port
-            // it connects to.
-            update_pgpass(&existing, host, port, user, token)
-        }
+        // libpq matches a line against host (not hostaddr) and the port it
+        // connects to.
+        Written::Pgpass => update_pgpass(&existing(&options.file)?, host, port, user, token),
+        Written::Userlist => update_userlist(&existing(&options.file)?, user, token),
         Written::Output(output) => {
             let ca = match output {
                 Output::Env(_) => Some(ca_file(&options.connect, host)?),

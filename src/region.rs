@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use crate::endpoint::region_from_hostname;
+use crate::endpoint::{is_global_writer_endpoint, region_from_hostname};
 use crate::error::{Error, Shown};
 
 /// Environment variables that name the region, in the order they are read.
@@ -84,6 +84,8 @@ pub struct ResolvedRegion {
 pub enum RegionError {
     #[error("no region: pass --region, set AWS_REGION, set region in the profile, or use the RDS endpoint name as --hostname")]
     Missing,
+    #[error("no region: --hostname {0} is an Aurora global database writer endpoint, whose name carries no region; pass --region with the region of the global database's primary cluster (or set AWS_REGION or the profile's region)")]
+    GlobalWriterEndpoint(Shown),
     #[error(
         "{origin} {value} is not a region name; use one like us-east-1, eu-west-1 or cn-north-1"
     )]
@@ -130,6 +132,8 @@ pub fn resolve(
         (value.to_owned(), RegionSource::Profile(profile.to_owned()))
     } else if let Some(region) = from_host.clone() {
         (region, RegionSource::Hostname)
+    } else if is_global_writer_endpoint(hostname) {
+        return Err(RegionError::GlobalWriterEndpoint(Shown::new(hostname)));
     } else {
         return Err(RegionError::Missing);
     };
@@ -241,6 +245,20 @@ mod tests {
         for way in ["--region", "AWS_REGION", "profile", "--hostname"] {
             assert!(msg.contains(way), "{msg}");
         }
+    }
+
+    #[test]
+    fn says_a_global_writer_endpoint_carries_no_region_and_names_region_flag() {
+        let host = "app.global-abc123.global.rds.amazonaws.com";
+        let err = resolve(None, |_| None, None, host).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "no region: --hostname 'app.global-abc123.global.rds.amazonaws.com' is an Aurora global database writer endpoint, \
+             whose name carries no region; pass --region with the region of the global database's primary cluster \
+             (or set AWS_REGION or the profile's region)"
+        );
+        let r = resolve(Some("eu-west-1"), |_| None, None, host).unwrap();
+        assert_eq!((r.name.as_str(), r.hostname_disagrees), ("eu-west-1", None));
     }
 
     #[test]

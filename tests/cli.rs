@@ -246,6 +246,33 @@ fn says_every_way_to_give_a_region_when_there_is_none() {
 }
 
 #[test]
+fn says_an_aurora_global_writer_endpoint_carries_no_region_and_names_region() {
+    let env = env_with_keys();
+    let global = "app.global-abc123def456.global.rds.amazonaws.com";
+    env.run(["--hostname", global, "--port", "5432", "--username", "u"])
+        .fails_with(2)
+        .stderr_is(&format!(
+            "rds-auth-token: error: no region: --hostname '{global}' is an Aurora global database writer endpoint, \
+             whose name carries no region; pass --region with the region of the global database's primary cluster \
+             (or set AWS_REGION or the profile's region)\n"
+        ));
+    let token = env
+        .run([
+            "--hostname",
+            global,
+            "--port",
+            "5432",
+            "--username",
+            "u",
+            "--region",
+            "eu-west-1",
+        ])
+        .stderr_is("")
+        .token();
+    assert_eq!(token.region(), "eu-west-1");
+}
+
+#[test]
 fn reads_the_region_from_the_environment_before_the_endpoint_name() {
     let mut env = env_with_keys();
     env.env("AWS_DEFAULT_REGION", "eu-central-1");

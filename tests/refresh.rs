@@ -10,7 +10,8 @@ use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use support::servers::{self, mariadb_client, Db, HOST, IAM_USER, REGION};
+use support::pgbouncer::{Folder, Pgbouncer, RunAs};
+use support::servers::{self, mariadb_client, psql_client, Db, HOST, IAM_USER, REGION};
 use support::{TestEnv, RDS_HOST};
 
 /// A running `refresh`, stopped with SIGTERM (and reaped) on drop.
@@ -414,4 +415,74 @@ fn a_mycnf_file_logs_the_mariadb_client_in_with_a_verified_certificate() {
         })
         .refused_with("TLS/SSL error: unable to get local issuer certificate")
         .without_asking_the_verifier();
+}
+
+#[test]
+fn pgbouncer_logs_in_to_postgresql_with_the_token_refresh_keeps_in_its_auth_file() {
+    let servers = servers::shared();
+    let run_as = RunAs::detect();
+    let folder = Folder::new(run_as);
+    let auth_file = folder.path().join("userlist.txt");
+    std::fs::write(&auth_file, ";; pgbouncer users\n\"someone\" \"else\"\n").unwrap();
+    run_as.give(&auth_file);
+    let port = servers.port(Db::Postgres).to_string();
+    // refresh runs as pgbouncer's user, who must be able to read the file.
+    let mut refresh = std::process::Command::new(env!("CARGO_BIN_EXE_rds-auth-token"));
+    refresh
+        .args([
+            "refresh",
+            "--hostname",
+            HOST,
+            "--port",
+            &port,
+            "--username",
+            IAM_USER,
+            "--region",
+            REGION,
+        ])
+        .args(["--format", "userlist", "--every", "1", "--file"])
+        .arg(&auth_file)
+        .env_clear()
+        .env("HOME", folder.path())
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_ACCESS_KEY_ID", support::ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", support::SECRET_KEY)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    run_as.apply(&mut refresh);
+    let refresher = Refresher(refresh.spawn().unwrap());
+    let read = || std::fs::read_to_string(&auth_file).unwrap_or_default();
+    assert!(wait_for(Duration::from_secs(10), || read()
+        .contains("X-Amz-Signature=")));
+    let text = read();
+    assert!(
+        text.starts_with(";; pgbouncer users\n\"someone\" \"else\"\n\"iam_user\" \""),
+        "{text}"
+    );
+    let bouncer = Pgbouncer::start(servers, &folder, &auth_file, run_as);
+    let bouncer_port = bouncer.port().to_string();
+    let psql = psql_client().unwrap();
+    let login = servers.login(Db::Postgres, || {
+        TestEnv::new().run_program(
+            &psql,
+            [
+                "-w",
+                "-X",
+                "-A",
+                "-t",
+                &format!("host={HOST} port={bouncer_port} user={IAM_USER} dbname=postgres sslmode=disable"),
+                "-c",
+                "select current_user, ssl from pg_stat_ssl where pid = pg_backend_pid()",
+            ],
+        )
+    });
+    if !login.run.output.status.success() {
+        login
+            .run
+            .fail(&format!("pgbouncer's log:\n{}", bouncer.log()));
+    }
+    login.logged_in(None, &format!("{IAM_USER}|t\n"));
+    let (status, stderr) = refresher.stop();
+    assert_eq!((status.code(), stderr.as_str()), (Some(0), ""));
 }

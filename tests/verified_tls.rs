@@ -119,6 +119,31 @@ fn a_certificate_for_another_name_is_refused_before_the_token_is_sent() {
 }
 
 #[test]
+fn the_mariadb_client_refuses_a_certificate_for_another_name_before_the_token_is_sent() {
+    // --protocol=TCP keeps the client from taking "localhost" for its socket.
+    let servers = servers::shared();
+    let port = servers.port(Db::Mariadb).to_string();
+    let ca = servers.ca_cert();
+    let login = exec(
+        servers,
+        Db::Mariadb,
+        &[
+            "--hostname",
+            "localhost",
+            "--port",
+            &port,
+            "--region",
+            REGION,
+            "--ssl-ca",
+            ca.to_str().unwrap(),
+        ],
+        &["mariadb", "--protocol=TCP", "-N", "-B", "-e", "select 1"],
+    );
+    login.without_asking_the_verifier();
+    login.refused_with("TLS/SSL error: Validation of SSL server certificate failed");
+}
+
+#[test]
 fn psql_through_a_tunnel_verifies_the_rds_name_and_logs_in() {
     let servers = servers::shared();
     let port = servers.port(Db::Postgres).to_string();

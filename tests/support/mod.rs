@@ -12,6 +12,8 @@ pub mod http;
 pub mod moto;
 #[cfg(target_os = "linux")]
 pub mod netns;
+#[cfg(unix)]
+pub mod pgbouncer;
 pub mod proxy;
 #[cfg(unix)]
 pub mod servers;

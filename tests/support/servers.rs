@@ -24,6 +24,12 @@
 //!   token in clear text as RDS for MySQL requires; the IAM user is
 //!   `IDENTIFIED VIA pam USING '<service>' REQUIRE SSL`.
 //!
+//! Both present one certificate, issued by a test CA made here with openssl
+//! ([`Servers::ca_cert`]), naming IP 127.0.0.1 and DNS [`TUNNEL_HOST`] (as an
+//! RDS endpoint reached through a tunnel); a second test CA
+//! ([`Servers::wrong_ca_cert`]) issued nothing they present. The verifier
+//! also accepts tokens signed for [`TUNNEL_HOST`] in [`TUNNEL_REGION`].
+//!
 //! Run as root, the servers run as the system user `rdsauthtest` (created
 //! when missing). Otherwise they run as the current user, and the PAM files
 //! are written and removed with `sudo -n`.

@@ -1,0 +1,187 @@
+//! A real pgbouncer on 127.0.0.1 in front of the test PostgreSQL server,
+//! logging in to it over TLS (verify-full against the test CA) with the
+//! password its `auth_file` holds. Clients authenticate to pgbouncer with
+//! `auth_type = trust`.
+//!
+//! pgbouncer refuses to run as root: run as root, it and the files it reads
+//! belong to the servers' system user (`rdsauthtest`). It stops on drop;
+//! start-up waits at most [`STARTUP`]. A missing pgbouncer fails the test
+//! and says what to install.
+
+use std::fs;
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::servers::{Db, Servers, HOST};
+
+/// How long pgbouncer may take to start listening.
+pub const STARTUP: Duration = Duration::from_secs(15);
+/// The system user that runs it when the tests run as root.
+const SERVICE_USER: &str = "rdsauthtest";
+
+/// Who runs pgbouncer and the processes that write its files.
+#[derive(Debug, Clone, Copy)]
+pub struct RunAs(Option<(u32, u32)>);
+
+impl RunAs {
+    /// The servers' system user when running as root, else the current user.
+    pub fn detect() -> RunAs {
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            return RunAs(None);
+        }
+        let passwd = fs::read_to_string("/etc/passwd").unwrap_or_default();
+        let entry = passwd.lines().find_map(|line| {
+            let f: Vec<&str> = line.split(':').collect();
+            (f.len() > 3 && f[0] == SERVICE_USER)
+                .then(|| Some((f[2].parse().ok()?, f[3].parse().ok()?)))
+                .flatten()
+        });
+        RunAs(Some(entry.unwrap_or_else(|| {
+            panic!("the system user {SERVICE_USER} is missing (bash scripts/test creates it)")
+        })))
+    }
+
+    /// `cmd`, run as this user.
+    pub fn apply(self, cmd: &mut Command) -> &mut Command {
+        if let Some((uid, gid)) = self.0 {
+            cmd.uid(uid).gid(gid);
+        }
+        cmd
+    }
+
+    /// Hands `path` to this user.
+    pub fn give(self, path: &Path) {
+        if let Some((uid, gid)) = self.0 {
+            std::os::unix::fs::chown(path, Some(uid), Some(gid)).unwrap();
+        }
+    }
+}
+
+/// A private folder that [`RunAs`] owns, removed on drop.
+pub struct Folder {
+    dir: tempfile::TempDir,
+}
+
+impl Folder {
+    pub fn new(run_as: RunAs) -> Folder {
+        let dir = tempfile::Builder::new()
+            .prefix("rds-auth-token-pgbouncer.")
+            .tempdir()
+            .unwrap();
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o700)).unwrap();
+        run_as.give(dir.path());
+        Folder { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+/// A running pgbouncer; stopped on drop.
+pub struct Pgbouncer {
+    child: Child,
+    port: u16,
+    log: PathBuf,
+}
+
+impl Pgbouncer {
+    /// Starts pgbouncer in `folder` with `auth_file`, in front of the
+    /// PostgreSQL server of `servers`, database `postgres`.
+    pub fn start(servers: &Servers, folder: &Folder, auth_file: &Path, run_as: RunAs) -> Pgbouncer {
+        let program = ["/usr/sbin/pgbouncer", "/usr/bin/pgbouncer"]
+            .into_iter()
+            .find(|p| Path::new(p).is_file())
+            .unwrap_or_else(|| {
+                panic!("pgbouncer not found: install pgbouncer (bash scripts/test installs it)")
+            });
+        let port = TcpListener::bind((HOST, 0))
+            .and_then(|l| l.local_addr())
+            .unwrap()
+            .port();
+        let dir = folder.path();
+        let log = dir.join("pgbouncer.log");
+        let ini = dir.join("pgbouncer.ini");
+        fs::write(
+            &ini,
+            format!(
+                "[databases]\n\
+                 postgres = host={HOST} port={} dbname=postgres\n\
+                 [pgbouncer]\n\
+                 listen_addr = {HOST}\n\
+                 listen_port = {port}\n\
+                 unix_socket_dir =\n\
+                 auth_type = trust\n\
+                 auth_file = {}\n\
+                 server_tls_sslmode = verify-full\n\
+                 server_tls_ca_file = {}\n\
+                 logfile = {}\n\
+                 pidfile = {}\n",
+                servers.port(Db::Postgres),
+                auth_file.display(),
+                servers.ca_cert().display(),
+                log.display(),
+                dir.join("pgbouncer.pid").display(),
+            ),
+        )
+        .unwrap();
+        run_as.give(&ini);
+        let mut cmd = Command::new(program);
+        cmd.arg(&ini)
+            .env_clear()
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0);
+        run_as.apply(&mut cmd);
+        let child = cmd.spawn().expect("start pgbouncer");
+        let mut bouncer = Pgbouncer { child, port, log };
+        let deadline = Instant::now() + STARTUP;
+        while TcpStream::connect((HOST, port)).is_err() {
+            if let Ok(Some(status)) = bouncer.child.try_wait() {
+                panic!(
+                    "pgbouncer exited at start-up with {status}:\n{}",
+                    bouncer.log()
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "pgbouncer did not listen within {STARTUP:?}:\n{}",
+                bouncer.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        bouncer
+    }
+
+    /// The port it listens on, on 127.0.0.1.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Its log.
+    pub fn log(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Pgbouncer {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
