@@ -51,10 +51,6 @@ impl Rng {
         self.next() % n
     }
 
-    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
-        items[self.below(items.len() as u64) as usize]
-    }
-
     fn string(&mut self, alphabet: &str, min: usize, max: usize) -> String {
         let chars: Vec<char> = alphabet.chars().collect();
         let len = min + self.below((max - min + 1) as u64) as usize;
