@@ -197,7 +197,7 @@ fn shares_web_identity_credentials_with_the_aws_cli_both_ways() {
         .env("AWS_ENDPOINT_URL_STS", sts.tap.url());
     let file = botocore_cache_file(
         "web-identity",
-        r#"{"RoleArn": "arn:aws:iam::123456789012:role/db-connect", "RoleSessionName": "jane-pod"}"#,
+        r#"{"RoleArn": "arn:aws:iam::123456789012:role/db-connect", "RoleSessionName": "jane-pod", "WebIdentityToken": "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJqYW5lIn0.c2ln"}"#,
     );
 
     let run = env.run_token(&["--debug"]);

@@ -67,6 +67,10 @@ pub enum CacheKey {
     WebIdentity {
         role_arn: String,
         role_session_name: Option<String>,
+        /// The token file's contents: the AWS CLI (1.46 and later, whose
+        /// fetcher adds `WebIdentityToken` to the key) keeps one entry a
+        /// token, so a rotated token never reuses the last one's role.
+        web_identity_token: String,
     },
     /// `sso:GetRoleCredentials`.
     Sso {
@@ -98,10 +102,11 @@ impl CacheKey {
         let get = |key: &str| profile.get(key).map(str::to_owned);
         let session_name = get("role_session_name").filter(|s| !s.is_empty());
         if let Some(role_arn) = get("role_arn") {
-            if profile.get("web_identity_token_file").is_some() {
+            if let Some(file) = profile.get("web_identity_token_file") {
                 return Some(CacheKey::WebIdentity {
                     role_arn,
                     role_session_name: session_name,
+                    web_identity_token: read_token(file)?,
                 });
             }
             return Some(CacheKey::AssumeRole {
@@ -133,10 +138,11 @@ impl CacheKey {
     /// (`AWS_WEB_IDENTITY_TOKEN_FILE`, `AWS_ROLE_ARN`, `AWS_ROLE_SESSION_NAME`).
     pub fn for_web_identity_env(env: &Env) -> Option<CacheKey> {
         let var = |name: &str| env.get(name).ok().filter(|v| !v.is_empty());
-        var("AWS_WEB_IDENTITY_TOKEN_FILE")?;
+        let file = var("AWS_WEB_IDENTITY_TOKEN_FILE")?;
         Some(CacheKey::WebIdentity {
             role_arn: var("AWS_ROLE_ARN")?,
             role_session_name: var("AWS_ROLE_SESSION_NAME"),
+            web_identity_token: read_token(&file)?,
         })
     }
 
@@ -171,11 +177,13 @@ impl CacheKey {
             CacheKey::WebIdentity {
                 role_arn,
                 role_session_name,
+                web_identity_token,
             } => {
                 fields.push(("RoleArn", python_json_str(role_arn)));
                 if let Some(n) = role_session_name {
                     fields.push(("RoleSessionName", python_json_str(n)));
                 }
+                fields.push(("WebIdentityToken", python_json_str(web_identity_token)));
                 (", ", ": ")
             }
             CacheKey::Sso {
@@ -673,6 +681,13 @@ fn parse_expiration(value: &str) -> Option<SystemTime> {
         .map(SystemTime::from)
 }
 
+/// A web identity token file's contents, as botocore's
+/// `FileWebIdentityTokenLoader` reads them; `None` (no caching) when it
+/// cannot be read: the provider then reports why.
+fn read_token(path: &str) -> Option<String> {
+    fs::read_to_string(path).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -742,9 +757,26 @@ mod tests {
             .as_deref(),
             Some("e9c9e101d97096cf5b2db5a203546bdcd91e9c8d")
         );
+        // The AWS CLI's own fetcher (awscli 1.46's bundled botocore) for a
+        // token file holding "eyJ.token\n".
+        let dir = tempfile::tempdir().unwrap();
+        let token_file = dir.path().join("token");
+        std::fs::write(&token_file, "eyJ.token\n").unwrap();
         assert_eq!(
-            key(&[("role_arn", "arn:x"), ("web_identity_token_file", "/t")]).as_deref(),
-            Some("059f43cb60278a87957ef1d96225ec1a3b1d0169")
+            key(&[
+                ("role_arn", "arn:x"),
+                ("web_identity_token_file", token_file.to_str().unwrap())
+            ])
+            .as_deref(),
+            Some("daff6b6362964253280ebbf15478b224b1be1dd7")
+        );
+        assert_eq!(
+            key(&[
+                ("role_arn", "arn:x"),
+                ("web_identity_token_file", "/nonexistent/t")
+            ]),
+            None,
+            "no key, and no caching, without a token to put in it"
         );
         assert_eq!(
             key(&[

@@ -4,7 +4,8 @@
   botocore_cache.py key KIND JSON
       Prints the cache key (the file name without .json) that botocore's
       fetcher computes. KIND is assume-role (JSON: the fetcher's extra_args
-      plus "RoleArn"), web-identity (likewise) or sso (JSON: "start_url",
+      plus "RoleArn"), web-identity (likewise, plus "WebIdentityToken", what
+      the token file holds) or sso (JSON: "start_url",
       "role_name", "account_id" and optionally "sso_session_name").
   botocore_cache.py sso-write DIR JSON
       Runs botocore's SSOCredentialFetcher with a JSONFileCache in DIR and an
@@ -21,12 +22,22 @@ Nothing in it comes from rds-auth-token.
 import json
 import sys
 
-from botocore.credentials import (
-    AssumeRoleCredentialFetcher,
-    AssumeRoleWithWebIdentityCredentialFetcher,
-    SSOCredentialFetcher,
-)
-from botocore.utils import JSONFileCache
+# The AWS CLI 1.46 and later carries its own botocore, whose fetchers are
+# the ones that read and write ~/.aws/cli/cache; older ones use botocore's.
+try:
+    from awscli.botocore.credentials import (
+        AssumeRoleCredentialFetcher,
+        AssumeRoleWithWebIdentityCredentialFetcher,
+        SSOCredentialFetcher,
+    )
+    from awscli.botocore.utils import JSONFileCache
+except ImportError:
+    from botocore.credentials import (
+        AssumeRoleCredentialFetcher,
+        AssumeRoleWithWebIdentityCredentialFetcher,
+        SSOCredentialFetcher,
+    )
+    from botocore.utils import JSONFileCache
 
 
 class FakeSsoClient:
@@ -72,9 +83,10 @@ def main():
                 extra_args=args,
             )
         else:
+            token = args.pop("WebIdentityToken")
             fetcher = AssumeRoleWithWebIdentityCredentialFetcher(
                 client_creator=None,
-                web_identity_token_loader=None,
+                web_identity_token_loader=lambda: token,
                 role_arn=role_arn,
                 extra_args=args,
             )
