@@ -7,7 +7,7 @@ use std::time::SystemTime;
 
 use aws_credential_types::Credentials;
 
-use super::presign::{PresignRequest, Presignable, TokenSigner};
+use super::presign::{check_expires_in, PresignRequest, Presignable, TokenSigner};
 use super::AuthToken;
 use crate::endpoint::validate_hostname;
 use crate::error::{Error, Shown};
@@ -202,17 +202,11 @@ impl DsqlTokenConfigBuilder {
                 .map(str::to_owned)
                 .ok_or_else(|| Error::DsqlHostnameWithoutRegion(Shown::new(&hostname)))?,
         };
-        let expires_in = match self.expires_in.unwrap_or(DSQL_DEFAULT_EXPIRES_IN) {
-            0 => return Err(Error::ExpiresInZero),
-            secs if secs > DSQL_MAX_EXPIRES_IN => {
-                return Err(Error::ExpiresInAbove {
-                    secs,
-                    max: DSQL_MAX_EXPIRES_IN,
-                    service: "Aurora DSQL",
-                })
-            }
-            secs => secs,
-        };
+        let expires_in = check_expires_in(
+            self.expires_in.unwrap_or(DSQL_DEFAULT_EXPIRES_IN),
+            DSQL_MAX_EXPIRES_IN,
+            "Aurora DSQL",
+        )?;
         Ok(DsqlTokenConfig {
             hostname,
             region,

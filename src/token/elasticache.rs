@@ -11,7 +11,7 @@ use std::time::SystemTime;
 
 use aws_credential_types::Credentials;
 
-use super::presign::{PresignRequest, Presignable, TokenSigner};
+use super::presign::{check_expires_in, PresignRequest, Presignable, TokenSigner};
 use super::{names, AuthToken};
 use crate::error::Error;
 use crate::region;
@@ -169,17 +169,11 @@ impl ElastiCacheTokenConfigBuilder {
         names::check("--user-id", &user_id)?;
         let region = self.region.ok_or(Error::MissingField("region"))?;
         region::validate(&region)?;
-        let expires_in = match self.expires_in.unwrap_or(ELASTICACHE_MAX_EXPIRES_IN) {
-            0 => return Err(Error::ExpiresInZero),
-            secs if secs > ELASTICACHE_MAX_EXPIRES_IN => {
-                return Err(Error::ExpiresInAbove {
-                    secs,
-                    max: ELASTICACHE_MAX_EXPIRES_IN,
-                    service: "ElastiCache",
-                })
-            }
-            secs => secs,
-        };
+        let expires_in = check_expires_in(
+            self.expires_in.unwrap_or(ELASTICACHE_MAX_EXPIRES_IN),
+            ELASTICACHE_MAX_EXPIRES_IN,
+            "ElastiCache",
+        )?;
         Ok(ElastiCacheTokenConfig {
             cache_name: cache_name.to_ascii_lowercase(),
             user_id,

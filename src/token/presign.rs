@@ -45,6 +45,19 @@ pub struct PresignRequest<'a> {
     pub(crate) expires_in_secs: u64,
 }
 
+/// Checks a validity of `secs` for a kind that accepts at most `max`:
+/// 0 and anything above `max` are refused, never clamped.
+///
+/// # Errors
+/// [`Error::ExpiresInZero`] and [`Error::ExpiresInAbove`], naming `service`.
+pub(crate) fn check_expires_in(secs: u64, max: u64, service: &'static str) -> Result<u64, Error> {
+    match secs {
+        0 => Err(Error::ExpiresInZero),
+        secs if secs > max => Err(Error::ExpiresInAbove { secs, max, service }),
+        secs => Ok(secs),
+    }
+}
+
 /// A token kind's checked config: what it presigns.
 pub trait Presignable {
     /// The request this config's token presigns.
