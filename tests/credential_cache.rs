@@ -195,10 +195,12 @@ fn shares_web_identity_credentials_with_the_aws_cli_both_ways() {
         .env("AWS_ROLE_ARN", ROLE_ARN)
         .env("AWS_ROLE_SESSION_NAME", "jane-pod")
         .env("AWS_ENDPOINT_URL_STS", sts.tap.url());
-    let file = botocore_cache_file(
-        "web-identity",
-        r#"{"RoleArn": "arn:aws:iam::123456789012:role/db-connect", "RoleSessionName": "jane-pod"}"#,
+    let args = format!(
+        "{{\"RoleArn\": \"{ROLE_ARN}\", \"RoleSessionName\": \"jane-pod\", \"TokenFile\": \"{}\"}}",
+        token_file.display()
     );
+    // The AWS CLI's key holds the token itself.
+    let file = botocore_cache_file("web-identity", &args);
 
     let run = env.run_token(&["--debug"]);
     let token = run.token();
@@ -217,6 +219,52 @@ fn shares_web_identity_credentials_with_the_aws_cli_both_ways() {
     assert_from_cache(&run);
     assert_eq!(run.token().access_key(), theirs.access_key());
     run.stderr_contains("web identity token from the environment");
+
+    // A new token is a new key: STS is asked again, as the AWS CLI would.
+    env.write(
+        "eks/token",
+        "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyb3RhdGVkIn0.c2ln",
+    );
+    ours_again_calls_sts(&env, &sts, 3);
+}
+
+#[track_caller]
+fn ours_again_calls_sts(env: &TestEnv, sts: &Sts, calls: usize) {
+    let run = env.run_token(&["--debug"]);
+    run.token();
+    assert_eq!(sts.calls(), calls, "expected an STS call");
+    run.stderr_contains("credentials written to the cache file");
+}
+
+#[test]
+fn uses_web_identity_credentials_cached_under_botocores_key_without_the_token() {
+    // Standalone botocore, and AWS CLI v1 before 1.46, leave the token out.
+    let sts = Sts::start();
+    let mut env = TestEnv::new();
+    let token_file = env.write("eks/token", "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJqYW5lIn0.c2ln");
+    env.env("AWS_WEB_IDENTITY_TOKEN_FILE", &token_file)
+        .env("AWS_ROLE_ARN", ROLE_ARN)
+        .env("AWS_ENDPOINT_URL_STS", sts.tap.url());
+    let file = botocore_cache_file(
+        "web-identity-botocore",
+        &format!(
+            "{{\"RoleArn\": \"{ROLE_ARN}\", \"TokenFile\": \"{}\"}}",
+            token_file.display()
+        ),
+    );
+    env.write(
+        &file,
+        &aws_cli_cache_entry(
+            CACHED_KEY,
+            CACHED_SECRET,
+            CACHED_TOKEN,
+            SystemTime::now() + Duration::from_secs(3600),
+        ),
+    );
+    let run = env.run_token(&["--debug"]);
+    assert_eq!(run.token().access_key(), CACHED_KEY);
+    assert_from_cache(&run);
+    assert_eq!(sts.calls(), 0);
 }
 
 // ---------------------------------------------------------------------------
