@@ -846,3 +846,12 @@ fn fails_clearly_when_an_mfa_code_is_needed_and_there_is_no_terminal() {
         .stderr_contains("run the command once in a terminal");
     assert_eq!(sts.calls(), 0);
 }
+
+#[test]
+fn cache_without_a_subcommand_is_a_one_line_usage_error() {
+    TestEnv::new()
+        .run(["cache"])
+        .fails_with(2)
+        .stderr_contains("requires a subcommand")
+        .stderr_contains("clear");
+}
