@@ -855,3 +855,48 @@ fn cache_without_a_subcommand_is_a_one_line_usage_error() {
         .stderr_contains("requires a subcommand")
         .stderr_contains("clear");
 }
+
+#[test]
+fn turns_echo_off_for_the_mfa_code_and_back_on_when_ctrl_c_ends_the_prompt() {
+    let sts = Sts::start();
+    let env = role_env(
+        &sts,
+        &format!("role_session_name = jane\nmfa_serial = {MFA_SERIAL}\n"),
+    );
+    let script = r#"
+import os, pty, select, sys, termios, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], sys.argv[1:])
+seen, deadline = b"", time.time() + 60
+while b"Enter MFA code for " not in seen and time.time() < deadline:
+    if select.select([fd], [], [], 0.2)[0]:
+        seen += os.read(fd, 4096)
+during = termios.tcgetattr(fd)[3] & termios.ECHO
+os.write(fd, b"\x03")
+_, status = os.waitpid(pid, 0)
+after = termios.tcgetattr(fd)[3] & termios.ECHO
+print(bool(during), bool(after), os.waitstatus_to_exitcode(status))
+"#;
+    let run = env.run_program(
+        "python3",
+        [
+            "-c",
+            script,
+            env!("CARGO_BIN_EXE_rds-auth-token"),
+            "--hostname",
+            RDS_HOST,
+            "--port",
+            "5432",
+            "--username",
+            "jane_doe",
+            "--profile",
+            "db",
+        ],
+    );
+    run.success();
+    // Echo off while asking; Ctrl-C ends the process by SIGINT (-2) with
+    // echo back on.
+    assert_eq!(run.stdout().trim(), "False True -2");
+    assert_eq!(sts.calls(), 0);
+}
