@@ -202,16 +202,25 @@ fn shares_web_identity_credentials_with_the_aws_cli_both_ways() {
     // The AWS CLI's key holds the token itself.
     let file = botocore_cache_file("web-identity", &args);
 
+    // Standalone botocore's key (older AWS CLIs) leaves the token out.
+    let legacy = botocore_cache_file("web-identity-botocore", &args);
+
     let run = env.run_token(&["--debug"]);
     let token = run.token();
     assert_eq!(sts.calls(), 1);
-    assert!(env.home().join(&file).is_file(), "{:?}", cache_files(&env));
+    for file in [&file, &legacy] {
+        assert!(
+            env.home().join(file).is_file(),
+            "{file}: {:?}",
+            cache_files(&env)
+        );
+    }
     let theirs = aws_cli(&env, &[]);
     assert_eq!(sts.calls(), 1, "the AWS CLI called STS");
     assert_eq!(theirs.access_key(), token.access_key());
 
     env.run(["cache", "clear"]).success();
-    assert!(!env.home().join(&file).exists());
+    assert!(!env.home().join(&file).exists() && !env.home().join(&legacy).exists());
     let theirs = aws_cli(&env, &[]);
     assert_eq!(sts.calls(), 2);
     let run = env.run_token(&["--debug"]);

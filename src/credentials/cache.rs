@@ -221,7 +221,7 @@ impl CacheKey {
     ///
     /// For web identity the AWS CLI (1.46 and later) keys on the token too,
     /// read here as Python reads a text file; the key without it, which
-    /// standalone botocore and older AWS CLIs use, is looked up after it.
+    /// standalone botocore and older AWS CLIs use, comes second.
     /// A token file that cannot be read gives no names: nothing is cached.
     pub fn file_stems(&self) -> Vec<String> {
         match self {
@@ -478,9 +478,10 @@ impl CredentialCache {
         Some(builder.build())
     }
 
-    /// Writes `credentials` under `key`: to a temporary file in the folder,
-    /// synced, then renamed over the entry, mode 0600. Credentials without a
-    /// session token or an expiry are not written.
+    /// Writes `credentials` under `key` (under each of its names, for web
+    /// identity): to a temporary file in the folder, synced, then renamed
+    /// over the entry, mode 0600. Credentials without a session token or an
+    /// expiry are not written. Returns the first name's file.
     ///
     /// # Errors
     /// The I/O error that stopped it; the entry is then left as it was.
@@ -509,13 +510,18 @@ impl CredentialCache {
             let _ = write!(text, ", \"AccountId\": {}", json_str(account.as_str()));
         }
         let _ = write!(text, "}}, \"{WRITTEN_BY_KEY}\": {}}}", json_str(WRITTEN_BY));
-        let path = self.paths(key).into_iter().next().ok_or_else(|| {
+        let paths = self.paths(key);
+        let path = paths.first().cloned().ok_or_else(|| {
             io::Error::new(
                 io::ErrorKind::NotFound,
                 "the web identity token file cannot be read",
             )
         })?;
-        write_atomically(&self.dir, &path, text.as_bytes())?;
+        // Every name the entry is looked for under: AWS CLIs old and new
+        // (and botocore) each find it.
+        for path in &paths {
+            write_atomically(&self.dir, path, text.as_bytes())?;
+        }
         Ok(path)
     }
 
