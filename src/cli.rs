@@ -309,6 +309,7 @@ pub enum Command {
 }
 
 #[derive(Debug, Args)]
+#[command(arg_required_else_help = false, subcommand_required = true)]
 pub struct CacheArgs {
     #[command(subcommand)]
     pub action: CacheAction,

@@ -195,21 +195,32 @@ fn shares_web_identity_credentials_with_the_aws_cli_both_ways() {
         .env("AWS_ROLE_ARN", ROLE_ARN)
         .env("AWS_ROLE_SESSION_NAME", "jane-pod")
         .env("AWS_ENDPOINT_URL_STS", sts.tap.url());
-    let file = botocore_cache_file(
-        "web-identity",
-        r#"{"RoleArn": "arn:aws:iam::123456789012:role/db-connect", "RoleSessionName": "jane-pod", "WebIdentityToken": "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJqYW5lIn0.c2ln"}"#,
+    let args = format!(
+        "{{\"RoleArn\": \"{ROLE_ARN}\", \"RoleSessionName\": \"jane-pod\", \"TokenFile\": \"{}\"}}",
+        token_file.display()
     );
+    // The AWS CLI's key holds the token itself.
+    let file = botocore_cache_file("web-identity", &args);
+
+    // Standalone botocore's key (older AWS CLIs) leaves the token out.
+    let legacy = botocore_cache_file("web-identity-botocore", &args);
 
     let run = env.run_token(&["--debug"]);
     let token = run.token();
     assert_eq!(sts.calls(), 1);
-    assert!(env.home().join(&file).is_file(), "{:?}", cache_files(&env));
+    for file in [&file, &legacy] {
+        assert!(
+            env.home().join(file).is_file(),
+            "{file}: {:?}",
+            cache_files(&env)
+        );
+    }
     let theirs = aws_cli(&env, &[]);
     assert_eq!(sts.calls(), 1, "the AWS CLI called STS");
     assert_eq!(theirs.access_key(), token.access_key());
 
     env.run(["cache", "clear"]).success();
-    assert!(!env.home().join(&file).exists());
+    assert!(!env.home().join(&file).exists() && !env.home().join(&legacy).exists());
     let theirs = aws_cli(&env, &[]);
     assert_eq!(sts.calls(), 2);
     let run = env.run_token(&["--debug"]);
@@ -217,6 +228,52 @@ fn shares_web_identity_credentials_with_the_aws_cli_both_ways() {
     assert_from_cache(&run);
     assert_eq!(run.token().access_key(), theirs.access_key());
     run.stderr_contains("web identity token from the environment");
+
+    // A new token is a new key: STS is asked again, as the AWS CLI would.
+    env.write(
+        "eks/token",
+        "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyb3RhdGVkIn0.c2ln",
+    );
+    ours_again_calls_sts(&env, &sts, 3);
+}
+
+#[track_caller]
+fn ours_again_calls_sts(env: &TestEnv, sts: &Sts, calls: usize) {
+    let run = env.run_token(&["--debug"]);
+    run.token();
+    assert_eq!(sts.calls(), calls, "expected an STS call");
+    run.stderr_contains("credentials written to the cache file");
+}
+
+#[test]
+fn uses_web_identity_credentials_cached_under_botocores_key_without_the_token() {
+    // Standalone botocore, and AWS CLI v1 before 1.46, leave the token out.
+    let sts = Sts::start();
+    let mut env = TestEnv::new();
+    let token_file = env.write("eks/token", "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJqYW5lIn0.c2ln");
+    env.env("AWS_WEB_IDENTITY_TOKEN_FILE", &token_file)
+        .env("AWS_ROLE_ARN", ROLE_ARN)
+        .env("AWS_ENDPOINT_URL_STS", sts.tap.url());
+    let file = botocore_cache_file(
+        "web-identity-botocore",
+        &format!(
+            "{{\"RoleArn\": \"{ROLE_ARN}\", \"TokenFile\": \"{}\"}}",
+            token_file.display()
+        ),
+    );
+    env.write(
+        &file,
+        &aws_cli_cache_entry(
+            CACHED_KEY,
+            CACHED_SECRET,
+            CACHED_TOKEN,
+            SystemTime::now() + Duration::from_secs(3600),
+        ),
+    );
+    let run = env.run_token(&["--debug"]);
+    assert_eq!(run.token().access_key(), CACHED_KEY);
+    assert_from_cache(&run);
+    assert_eq!(sts.calls(), 0);
 }
 
 // ---------------------------------------------------------------------------
@@ -796,5 +853,59 @@ fn fails_clearly_when_an_mfa_code_is_needed_and_there_is_no_terminal() {
     run.fails_with(1)
         .stderr_contains("profile 'db' needs an MFA code for arn:aws:iam::123456789012:mfa/jane and there is no terminal")
         .stderr_contains("run the command once in a terminal");
+    assert_eq!(sts.calls(), 0);
+}
+
+#[test]
+fn cache_without_a_subcommand_is_a_one_line_usage_error() {
+    TestEnv::new()
+        .run(["cache"])
+        .fails_with(2)
+        .stderr_contains("requires a subcommand")
+        .stderr_contains("clear");
+}
+
+#[test]
+fn turns_echo_off_for_the_mfa_code_and_back_on_when_ctrl_c_ends_the_prompt() {
+    let sts = Sts::start();
+    let env = role_env(
+        &sts,
+        &format!("role_session_name = jane\nmfa_serial = {MFA_SERIAL}\n"),
+    );
+    let script = r#"
+import os, pty, select, sys, termios, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], sys.argv[1:])
+seen, deadline = b"", time.time() + 60
+while b"Enter MFA code for " not in seen and time.time() < deadline:
+    if select.select([fd], [], [], 0.2)[0]:
+        seen += os.read(fd, 4096)
+during = termios.tcgetattr(fd)[3] & termios.ECHO
+os.write(fd, b"\x03")
+_, status = os.waitpid(pid, 0)
+after = termios.tcgetattr(fd)[3] & termios.ECHO
+print(bool(during), bool(after), os.waitstatus_to_exitcode(status))
+"#;
+    let run = env.run_program(
+        "python3",
+        [
+            "-c",
+            script,
+            env!("CARGO_BIN_EXE_rds-auth-token"),
+            "--hostname",
+            RDS_HOST,
+            "--port",
+            "5432",
+            "--username",
+            "jane_doe",
+            "--profile",
+            "db",
+        ],
+    );
+    run.success();
+    // Echo off while asking; Ctrl-C ends the process by SIGINT (-2) with
+    // echo back on.
+    assert_eq!(run.stdout().trim(), "False True -2");
     assert_eq!(sts.calls(), 0);
 }

@@ -6,7 +6,9 @@
 //! assume-role, assume-role-with-web-identity and IAM Identity Center (SSO)
 //! role credentials, under the key botocore's fetcher for each computes
 //! (`AssumeRoleCredentialFetcher`, `AssumeRoleWithWebIdentityCredentialFetcher`
-//! and `SSOCredentialFetcher`, `_create_cache_key`). An entry is used until 15
+//! and `SSOCredentialFetcher`, `_create_cache_key`; for web identity the AWS
+//! CLI's own copy of botocore adds the token itself to the key, and so do
+//! we). An entry is used until 15
 //! minutes before it expires, botocore's window. Files are written to a
 //! temporary file in the same folder, synced, and renamed into place, with
 //! mode 0600, in a folder made with mode 0700; a folder that others can write
@@ -67,10 +69,9 @@ pub enum CacheKey {
     WebIdentity {
         role_arn: String,
         role_session_name: Option<String>,
-        /// The token file's contents: the AWS CLI (1.46 and later, whose
-        /// fetcher adds `WebIdentityToken` to the key) keeps one entry a
-        /// token, so a rotated token never reuses the last one's role.
-        web_identity_token: String,
+        /// The file that holds the web identity token: the AWS CLI keys on
+        /// the token itself, read when the key is used.
+        token_file: PathBuf,
     },
     /// `sso:GetRoleCredentials`.
     Sso {
@@ -102,11 +103,11 @@ impl CacheKey {
         let get = |key: &str| profile.get(key).map(str::to_owned);
         let session_name = get("role_session_name").filter(|s| !s.is_empty());
         if let Some(role_arn) = get("role_arn") {
-            if let Some(file) = profile.get("web_identity_token_file") {
+            if let Some(token_file) = get("web_identity_token_file") {
                 return Some(CacheKey::WebIdentity {
                     role_arn,
                     role_session_name: session_name,
-                    web_identity_token: read_token(file)?,
+                    token_file: PathBuf::from(token_file),
                 });
             }
             return Some(CacheKey::AssumeRole {
@@ -138,17 +139,19 @@ impl CacheKey {
     /// (`AWS_WEB_IDENTITY_TOKEN_FILE`, `AWS_ROLE_ARN`, `AWS_ROLE_SESSION_NAME`).
     pub fn for_web_identity_env(env: &Env) -> Option<CacheKey> {
         let var = |name: &str| env.get(name).ok().filter(|v| !v.is_empty());
-        let file = var("AWS_WEB_IDENTITY_TOKEN_FILE")?;
+        let token_file = PathBuf::from(var("AWS_WEB_IDENTITY_TOKEN_FILE")?);
         Some(CacheKey::WebIdentity {
             role_arn: var("AWS_ROLE_ARN")?,
             role_session_name: var("AWS_ROLE_SESSION_NAME"),
-            web_identity_token: read_token(&file)?,
+            token_file,
         })
     }
 
     /// The JSON botocore hashes: `json.dumps(args, sort_keys=True)` for the
     /// assume-role fetchers, and with `separators=(',', ':')` for SSO.
-    fn botocore_args(&self) -> String {
+    /// `web_identity_token` is the token, for the AWS CLI's web identity key,
+    /// or `None` for botocore's, which leaves it out.
+    fn botocore_args(&self, web_identity_token: Option<&str>) -> String {
         let mut out = String::from("{");
         let mut fields: Vec<(&str, String)> = Vec::new();
         let separator = match self {
@@ -177,13 +180,15 @@ impl CacheKey {
             CacheKey::WebIdentity {
                 role_arn,
                 role_session_name,
-                web_identity_token,
+                ..
             } => {
                 fields.push(("RoleArn", python_json_str(role_arn)));
                 if let Some(n) = role_session_name {
                     fields.push(("RoleSessionName", python_json_str(n)));
                 }
-                fields.push(("WebIdentityToken", python_json_str(web_identity_token)));
+                if let Some(token) = web_identity_token {
+                    fields.push(("WebIdentityToken", python_json_str(token)));
+                }
                 (", ", ": ")
             }
             CacheKey::Sso {
@@ -211,14 +216,24 @@ impl CacheKey {
         out
     }
 
-    /// The file name without `.json`: the SHA-1 of botocore's arguments, in
-    /// hex.
-    pub fn file_stem(&self) -> String {
-        let digest = Sha1::digest(self.botocore_args().as_bytes());
-        digest.iter().fold(String::with_capacity(40), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
+    /// The file names without `.json` (the SHA-1 of botocore's arguments,
+    /// in hex) under which the entry is looked for, the one written first.
+    ///
+    /// For web identity the AWS CLI (1.46 and later) keys on the token too,
+    /// read here as Python reads a text file; the key without it, which
+    /// standalone botocore and older AWS CLIs use, comes second.
+    /// A token file that cannot be read gives no names: nothing is cached.
+    pub fn file_stems(&self) -> Vec<String> {
+        match self {
+            CacheKey::WebIdentity { token_file, .. } => match read_token(token_file) {
+                Some(token) => vec![
+                    sha1_hex(&self.botocore_args(Some(&token))),
+                    sha1_hex(&self.botocore_args(None)),
+                ],
+                None => Vec::new(),
+            },
+            _ => vec![sha1_hex(&self.botocore_args(None))],
+        }
     }
 
     /// The entry's `ProviderType`, which the AWS CLI v2's `aws sso logout`
@@ -226,6 +241,29 @@ impl CacheKey {
     fn provider_type(&self) -> Option<&'static str> {
         matches!(self, CacheKey::Sso { .. }).then_some("sso")
     }
+}
+
+fn sha1_hex(text: &str) -> String {
+    Sha1::digest(text.as_bytes())
+        .iter()
+        .fold(String::with_capacity(40), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
+/// A web identity token file as Python's `open(path).read()` gives it: UTF-8
+/// text with universal newlines. `None` when it cannot be read or is larger
+/// than any token.
+fn read_token(path: &Path) -> Option<String> {
+    let file = fs::File::open(path).ok()?;
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_LEN + 1).read_to_end(&mut bytes).ok()?;
+    if bytes.len() as u64 > MAX_FILE_LEN {
+        return None;
+    }
+    let text = String::from_utf8(bytes).ok()?;
+    Some(text.replace("\r\n", "\n").replace('\r', "\n"))
 }
 
 /// Python's `int(value)` as botocore applies it to `duration_seconds`, in
@@ -369,9 +407,12 @@ impl CredentialCache {
         &self.dir
     }
 
-    /// The file that holds `key`'s entry.
-    pub fn path(&self, key: &CacheKey) -> PathBuf {
-        self.dir.join(format!("{}.json", key.file_stem()))
+    /// The files that may hold `key`'s entry, the one written first.
+    pub fn paths(&self, key: &CacheKey) -> Vec<PathBuf> {
+        key.file_stems()
+            .iter()
+            .map(|stem| self.dir.join(format!("{stem}.json")))
+            .collect()
     }
 
     #[cfg(unix)]
@@ -410,10 +451,17 @@ impl CredentialCache {
         }
     }
 
-    /// The credentials cached under `key`, when there is a readable entry
-    /// that is good for at least [`EXPIRY_WINDOW`] more after `now`.
-    pub fn load(&self, key: &CacheKey, now: SystemTime) -> Option<Credentials> {
-        let entry = read_entry(&self.path(key))?;
+    /// The credentials cached under `key`, and the file they came from,
+    /// when there is a readable entry that is good for at least
+    /// [`EXPIRY_WINDOW`] more after `now`.
+    pub fn load(&self, key: &CacheKey, now: SystemTime) -> Option<(Credentials, PathBuf)> {
+        self.paths(key)
+            .into_iter()
+            .find_map(|path| Some((Self::load_file(&path, now)?, path)))
+    }
+
+    fn load_file(path: &Path, now: SystemTime) -> Option<Credentials> {
+        let entry = read_entry(path)?;
         let expiry = entry.expiry?;
         if expiry < now + EXPIRY_WINDOW {
             return None;
@@ -430,9 +478,10 @@ impl CredentialCache {
         Some(builder.build())
     }
 
-    /// Writes `credentials` under `key`: to a temporary file in the folder,
-    /// synced, then renamed over the entry, mode 0600. Credentials without a
-    /// session token or an expiry are not written.
+    /// Writes `credentials` under `key` (under each of its names, for web
+    /// identity): to a temporary file in the folder, synced, then renamed
+    /// over the entry, mode 0600. Credentials without a session token or an
+    /// expiry are not written. Returns the first name's file.
     ///
     /// # Errors
     /// The I/O error that stopped it; the entry is then left as it was.
@@ -461,8 +510,18 @@ impl CredentialCache {
             let _ = write!(text, ", \"AccountId\": {}", json_str(account.as_str()));
         }
         let _ = write!(text, "}}, \"{WRITTEN_BY_KEY}\": {}}}", json_str(WRITTEN_BY));
-        let path = self.path(key);
-        write_atomically(&self.dir, &path, text.as_bytes())?;
+        let paths = self.paths(key);
+        let path = paths.first().cloned().ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::NotFound,
+                "the web identity token file cannot be read",
+            )
+        })?;
+        // Every name the entry is looked for under: AWS CLIs old and new
+        // (and botocore) each find it.
+        for path in &paths {
+            write_atomically(&self.dir, path, text.as_bytes())?;
+        }
         Ok(path)
     }
 
@@ -681,13 +740,6 @@ fn parse_expiration(value: &str) -> Option<SystemTime> {
         .map(SystemTime::from)
 }
 
-/// A web identity token file's contents, as botocore's
-/// `FileWebIdentityTokenLoader` reads them; `None` (no caching) when it
-/// cannot be read: the provider then reports why.
-fn read_token(path: &str) -> Option<String> {
-    fs::read_to_string(path).ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -702,7 +754,7 @@ mod tests {
             duration_seconds: Some("3600".into()),
         };
         assert_eq!(
-            key.botocore_args(),
+            key.botocore_args(None),
             r#"{"DurationSeconds": 3600, "ExternalId": "x\"\u00e9", "RoleArn": "arn:aws:iam::123456789012:role/r", "RoleSessionName": "s"}"#
         );
         let sso = CacheKey::Sso {
@@ -711,7 +763,7 @@ mod tests {
             session: SsoSession::Name("n".into()),
         };
         assert_eq!(
-            sso.botocore_args(),
+            sso.botocore_args(None),
             r#"{"accountId":"1","roleName":"r","sessionName":"n"}"#
         );
     }
@@ -734,8 +786,9 @@ mod tests {
     // (tests/reference/botocore_cache.py key ...).
     #[test]
     fn names_the_files_as_botocores_fetchers_do() {
-        let key =
-            |pairs: &[(&str, &str)]| CacheKey::for_profile(&profile(pairs)).map(|k| k.file_stem());
+        let key = |pairs: &[(&str, &str)]| {
+            CacheKey::for_profile(&profile(pairs)).map(|k| k.file_stems().join(" "))
+        };
         assert_eq!(
             key(&[
                 ("role_arn", "arn:aws:iam::123456789012:role/r"),
@@ -757,26 +810,28 @@ mod tests {
             .as_deref(),
             Some("e9c9e101d97096cf5b2db5a203546bdcd91e9c8d")
         );
-        // The AWS CLI's own fetcher (awscli 1.46's bundled botocore) for a
-        // token file holding "eyJ.token\n".
-        let dir = tempfile::tempdir().unwrap();
-        let token_file = dir.path().join("token");
-        std::fs::write(&token_file, "eyJ.token\n").unwrap();
+        // The AWS CLI's key holds the token as Python reads it ("tok\n"),
+        // botocore's leaves it out.
+        let token = std::env::temp_dir().join(format!("cache-key-token-{}", std::process::id()));
+        fs::write(&token, "tok\r\n").unwrap();
         assert_eq!(
             key(&[
                 ("role_arn", "arn:x"),
-                ("web_identity_token_file", token_file.to_str().unwrap())
+                ("web_identity_token_file", token.to_str().unwrap())
             ])
             .as_deref(),
-            Some("daff6b6362964253280ebbf15478b224b1be1dd7")
+            Some(
+                "1887ae69312cdfd7d6faa26c94d00d00d46037fc 059f43cb60278a87957ef1d96225ec1a3b1d0169"
+            )
         );
+        fs::remove_file(&token).unwrap();
         assert_eq!(
             key(&[
                 ("role_arn", "arn:x"),
-                ("web_identity_token_file", "/nonexistent/t")
-            ]),
-            None,
-            "no key, and no caching, without a token to put in it"
+                ("web_identity_token_file", "/no/such/token")
+            ])
+            .as_deref(),
+            Some("")
         );
         assert_eq!(
             key(&[

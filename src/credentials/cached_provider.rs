@@ -99,9 +99,9 @@ where
                 }
             };
             if let Some(cache) = &cache {
-                if let Some(mut credentials) = cache.load(key, self.now) {
+                if let Some((mut credentials, path)) = cache.load(key, self.now) {
                     credentials.set_property(vec![self.feature.clone()]);
-                    self.record(CacheEvent::Hit(cache.path(key).display().to_string()));
+                    self.record(CacheEvent::Hit(path.display().to_string()));
                     return Ok(credentials);
                 }
             }

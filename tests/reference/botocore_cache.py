@@ -4,9 +4,13 @@
   botocore_cache.py key KIND JSON
       Prints the cache key (the file name without .json) that botocore's
       fetcher computes. KIND is assume-role (JSON: the fetcher's extra_args
-      plus "RoleArn"), web-identity (likewise, plus "WebIdentityToken", what
-      the token file holds) or sso (JSON: "start_url",
-      "role_name", "account_id" and optionally "sso_session_name").
+      plus "RoleArn"), web-identity (likewise, plus "TokenFile", the token's
+      file), web-identity-botocore (the same with standalone botocore, whose
+      key leaves the token out) or sso (JSON: "start_url", "role_name", "account_id" and
+      optionally "sso_session_name").
+
+The AWS CLI's own copy of botocore (awscli.botocore, AWS CLI v1 1.46 and
+later) is used when there is one, standalone botocore otherwise.
   botocore_cache.py sso-write DIR JSON
       Runs botocore's SSOCredentialFetcher with a JSONFileCache in DIR and an
       SSO client that answers with JSON's "credentials" (accessKeyId,
@@ -22,22 +26,19 @@ Nothing in it comes from rds-auth-token.
 import json
 import sys
 
-# The AWS CLI 1.46 and later carries its own botocore, whose fetchers are
-# the ones that read and write ~/.aws/cli/cache; older ones use botocore's.
+import botocore.credentials as standalone
+
 try:
-    from awscli.botocore.credentials import (
-        AssumeRoleCredentialFetcher,
-        AssumeRoleWithWebIdentityCredentialFetcher,
-        SSOCredentialFetcher,
-    )
-    from awscli.botocore.utils import JSONFileCache
+    # The AWS CLI v1 (1.46 and later) runs its own copy of botocore, whose web
+    # identity key also holds the token: that copy is the reference for the
+    # cache the AWS CLI reads.
+    import awscli.botocore.credentials as aws_cli
 except ImportError:
-    from botocore.credentials import (
-        AssumeRoleCredentialFetcher,
-        AssumeRoleWithWebIdentityCredentialFetcher,
-        SSOCredentialFetcher,
-    )
-    from botocore.utils import JSONFileCache
+    aws_cli = standalone
+
+AssumeRoleCredentialFetcher = aws_cli.AssumeRoleCredentialFetcher
+SSOCredentialFetcher = aws_cli.SSOCredentialFetcher
+JSONFileCache = aws_cli.JSONFileCache
 
 
 class FakeSsoClient:
@@ -83,10 +84,11 @@ def main():
                 extra_args=args,
             )
         else:
-            token = args.pop("WebIdentityToken")
-            fetcher = AssumeRoleWithWebIdentityCredentialFetcher(
+            token_file = args.pop("TokenFile", None)
+            module = standalone if kind == "web-identity-botocore" else aws_cli
+            fetcher = module.AssumeRoleWithWebIdentityCredentialFetcher(
                 client_creator=None,
-                web_identity_token_loader=lambda: token,
+                web_identity_token_loader=lambda: open(token_file).read(),
                 role_arn=role_arn,
                 extra_args=args,
             )
