@@ -165,6 +165,7 @@ fn writes_one_field_a_line_and_each_problem_with_its_fix() {
     assert_eq!(
         inspection.to_text(),
         "\
+kind:          RDS
 host:          mydb.123456789012.us-east-1.rds.amazonaws.com
 port:          5432
 user:          jane_doe
@@ -205,8 +206,9 @@ fn writes_the_same_as_one_json_object() {
     assert_eq!(
         inspection.to_json(),
         concat!(
-            r#"{"ok":false,"host":"mydb.123456789012.us-east-1.rds.amazonaws.com","port":5432,"#,
-            r#""username":"jane\u202edoe","action":"connect","service":"rds-db","region":"us-east-1","#,
+            r#"{"ok":false,"kind":"rds","host":"mydb.123456789012.us-east-1.rds.amazonaws.com","port":5432,"#,
+            r#""username":"jane\u202edoe","role":null,"user_id":null,"serverless":null,"#,
+            r#""action":"connect","service":"rds-db","region":"us-east-1","#,
             r#""access_key_id":"AKIAIOSFODNN7EXAMPLE","session_token_present":false,"#,
             r#""signed_at":"2026-11-22T01:21:07Z","expires_in":900,"expires_at":"2026-11-22T01:36:07Z","#,
             r#""seconds_left":-100,"signature":"not_checked","problems":["#,
