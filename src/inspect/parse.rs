@@ -995,6 +995,61 @@ mod tests {
     }
 
     #[test]
+    fn tells_the_kind_from_the_service_then_from_the_parameters() {
+        let with = |endpoint: &str, query: &str, service: &str| {
+            let input = format!(
+                "{endpoint}/?{query}&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKID%2F20261122%2Fus-east-1%2F{service}%2Faws4_request&X-Amz-Date=20261122T012107Z&X-Amz-Expires=900&X-Amz-SignedHeaders=host&X-Amz-Signature={}",
+                "a".repeat(64)
+            );
+            let token = parse(input.as_bytes()).unwrap();
+            (token.kind(), codes(&token))
+        };
+        let none: Vec<&str> = Vec::new();
+        assert_eq!(
+            with("h:1", "Action=connect&DBUser=u", "rds-db"),
+            (TokenKind::Rds, none.clone())
+        );
+        assert_eq!(
+            with("h", "Action=DbConnect", "dsql"),
+            (TokenKind::Dsql, none.clone())
+        );
+        assert_eq!(
+            with("c", "Action=connect&User=u", "elasticache"),
+            (TokenKind::ElastiCache, none.clone())
+        );
+        assert_eq!(
+            with("c", "Action=connect&User=u", "memorydb"),
+            (TokenKind::MemoryDb, none.clone())
+        );
+        // The service decides, whatever the parameters say.
+        assert_eq!(
+            with("h", "Action=DbConnect", "rds-db"),
+            (
+                TokenKind::Rds,
+                vec!["malformed_endpoint", "missing_parameter"]
+            )
+        );
+        assert_eq!(
+            with("h:1", "Action=connect&DBUser=u", "elasticache"),
+            (
+                TokenKind::ElastiCache,
+                vec!["port_in_token", "missing_parameter", "foreign_parameter"]
+            )
+        );
+        // Without a database's service, the parameters tell.
+        assert_eq!(with("h", "Action=DbConnectAdmin", "s3").0, TokenKind::Dsql);
+        assert_eq!(
+            with("c", "Action=connect&User=u", "s3").0,
+            TokenKind::ElastiCache
+        );
+        assert_eq!(
+            with("h:1", "Action=connect&DBUser=u&User=u", "s3").0,
+            TokenKind::Rds
+        );
+        assert_eq!(with("h:1", "Action=x", "s3").0, TokenKind::Rds);
+    }
+
+    #[test]
     fn says_what_is_not_a_token_at_all() {
         assert_eq!(parse(b"").unwrap_err(), NotAToken::Empty);
         assert_eq!(parse(b" \n\t").unwrap_err(), NotAToken::Empty);
