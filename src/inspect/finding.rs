@@ -134,7 +134,7 @@ pub enum Finding {
     MemoryDbServerless { resource_type: String },
 }
 
-/// What a host that is not an RDS endpoint name is.
+/// What a host that is not an RDS (or Aurora DSQL) endpoint name is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HostKind {
     /// An IPv4 or IPv6 address.

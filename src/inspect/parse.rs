@@ -665,13 +665,14 @@ fn read_values(raw: &[Option<&[u8]>; PARAMS], token: &mut ParsedToken) {
     }
 
     let mut well_formed = true;
-    let (user_param, what) = match token.kind {
-        TokenKind::Rds => (Param::DbUser, "database user"),
-        TokenKind::Dsql => (Param::DbUser, ""),
-        TokenKind::ElastiCache | TokenKind::MemoryDb => (Param::User, "user id"),
+    // The user an RDS or cache token names; Aurora DSQL's name none.
+    let user = match token.kind {
+        TokenKind::Rds => Some((Param::DbUser, "database user")),
+        TokenKind::Dsql => None,
+        TokenKind::ElastiCache | TokenKind::MemoryDb => Some((Param::User, "user id")),
     };
-    match token.value(user_param) {
-        _ if what.is_empty() => {}
+    let (user_param, what) = user.unwrap_or((Param::DbUser, "database user"));
+    match token.value(user_param).filter(|_| user.is_some()) {
         Some("") => {
             well_formed = false;
             malformed(
