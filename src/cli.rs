@@ -255,16 +255,21 @@ pub enum Command {
 
     /// Read a token and say why it will or will not work.
     ///
-    /// Reads any RDS IAM auth token (this tool's, the AWS CLI's, an SDK's)
-    /// from the argument, or from stdin with - or when there is no argument,
-    /// and prints one field a line: host, port, user, action, service,
-    /// region, access key id, whether there is a session token (never its
-    /// value), when it was signed and expires, and the time left. Then each
-    /// problem on one line with its fix: expired, signed in the future, valid
-    /// for more than 900 s, not an rds-db connect token, a host that is not
-    /// an RDS endpoint, a region that is not the endpoint's, values not
-    /// encoded as SigV4 encodes them, a missing or empty session token,
-    /// repeated or unknown parameters.
+    /// Reads any IAM auth token for RDS, Aurora DSQL, ElastiCache or MemoryDB
+    /// (this tool's, the AWS CLI's, an SDK's) from the argument, or from
+    /// stdin with - or when there is no argument, and prints one field a
+    /// line: the kind, then host, port and user (RDS), host and role (DSQL:
+    /// admin or a custom role), or cache or cluster name, user id and
+    /// serverless (ElastiCache, MemoryDB); then action, service, region,
+    /// access key id, whether there is a session token (never its value),
+    /// when it was signed and expires, and the time left. Then each problem
+    /// on one line with its fix, by the kind's own rules: expired, signed in
+    /// the future, valid for longer than the kind allows (900 s; a week for
+    /// DSQL), the wrong action or service, a host that is not the kind's
+    /// endpoint, a region that is not the endpoint's, a cache name in upper
+    /// case, a port or parameter the kind does not have, values not encoded
+    /// as SigV4 encodes them, a missing or empty session token, repeated or
+    /// unknown parameters.
     ///
     /// Exit status: 0 when the token has no problem, 1 when it has one, 2 when
     /// the input is not a token or a flag is wrong.
@@ -342,18 +347,22 @@ pub struct InspectArgs {
     pub verify: bool,
 
     /// The host you meant to connect to; a token for another is a problem.
+    /// For ElastiCache and MemoryDB tokens: the cache or cluster name.
     #[arg(long, value_name = "HOSTNAME")]
     pub hostname: Option<OsString>,
 
-    /// The port you meant to connect to.
+    /// The port you meant to connect to. RDS only: Aurora DSQL, ElastiCache
+    /// and MemoryDB tokens have no port, and it is not compared.
     #[arg(long, value_name = "PORT")]
     pub port: Option<OsString>,
 
-    /// The database user you meant to log in as.
+    /// The database user you meant to log in as. For ElastiCache and
+    /// MemoryDB tokens: the user id. Aurora DSQL tokens name no user, and
+    /// it is not compared.
     #[arg(long, value_name = "USERNAME", allow_hyphen_values = true)]
     pub username: Option<OsString>,
 
-    /// The region you meant to sign for.
+    /// The region you meant to sign for (every kind).
     #[arg(long, value_name = "REGION")]
     pub region: Option<OsString>,
 

@@ -93,6 +93,7 @@ fn prints_every_field_of_a_botocore_token_one_a_line() {
     assert_eq!(
         run.stdout(),
         "\
+kind:          RDS
 host:          mydb.123456789012.us-east-1.rds.amazonaws.com
 port:          5432
 user:          'jane doe+x@y/z'
@@ -679,11 +680,11 @@ fn prints_the_same_findings_as_one_json_object_python_reads() {
     assert_eq!(stdout.lines().count(), 1, "one line: {stdout}");
     assert_eq!(
         python_reads(&stdout, "list(d)"),
-        "['ok', 'host', 'port', 'username', 'action', 'service', 'region', 'access_key_id', 'session_token_present', 'signed_at', 'expires_in', 'expires_at', 'seconds_left', 'signature', 'problems']"
+        "['ok', 'kind', 'host', 'port', 'username', 'role', 'user_id', 'serverless', 'action', 'service', 'region', 'access_key_id', 'session_token_present', 'signed_at', 'expires_in', 'expires_at', 'seconds_left', 'signature', 'problems']"
     );
     assert_eq!(
         python_reads(&stdout, "[d[k] for k in list(d)[:-1]]"),
-        "[False, 'db.example.com', 5432, 'jane \"doe\"\\\\x', 'connect', 'rds-db', 'us-east-1', 'AKIAIOSFODNN7EXAMPLE', True, '2026-11-22T01:21:07Z', 900, '2026-11-22T01:36:07Z', -240, 'matches']"
+        "[False, 'rds', 'db.example.com', 5432, 'jane \"doe\"\\\\x', None, None, None, 'connect', 'rds-db', 'us-east-1', 'AKIAIOSFODNN7EXAMPLE', True, '2026-11-22T01:21:07Z', 900, '2026-11-22T01:36:07Z', -240, 'matches']"
     );
     assert_eq!(
         python_reads(&stdout, "[p['code'] for p in d['problems']]"),

@@ -1,32 +1,37 @@
-//! What a token means, checked: what it is for, where, when, and whether that
-//! is what was meant.
+//! What a token means, checked by its kind's own rules: what it is for,
+//! where, when, and whether that is what was meant.
 
 use std::net::IpAddr;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::finding::{Finding, HostKind};
+use super::kind::TokenKind;
 use super::parse::ParsedToken;
 use crate::endpoint::region_from_hostname;
 use crate::region::is_region_name;
-use crate::token::{ExpiresIn, ACTION, SERVICE};
+use crate::token::{dsql_region_from_hostname, names, ACTION, SERVICE};
 
 /// What the user meant to connect to: each value that is set is compared
-/// with the token's.
+/// with the token's, where the token's kind has it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Expected {
-    /// The host; compared without regard to case or a trailing dot, as DNS does.
+    /// The host (RDS, Aurora DSQL), or the cache or cluster name
+    /// (ElastiCache, MemoryDB); compared without regard to case or a
+    /// trailing dot, as DNS does.
     pub hostname: Option<String>,
-    /// The port.
+    /// The port (RDS only: the other kinds' tokens have none).
     pub port: Option<u16>,
-    /// The database user, exactly.
+    /// The database user (RDS) or user id (ElastiCache, MemoryDB), exactly.
+    /// Aurora DSQL tokens name no user.
     pub username: Option<String>,
     /// The signing region.
     pub region: Option<String>,
 }
 
 /// Everything wrong with `token` as of `now`: its shape (from
-/// [`ParsedToken::shape_findings`]), then what it is for, where it is for,
-/// its session token, its times, and how it differs from `expected`.
+/// [`ParsedToken::shape_findings`]), then, by the rules of its
+/// [kind](ParsedToken::kind), what it is for and where, its session token,
+/// its times, and how it differs from `expected`.
 ///
 /// # Example
 /// ```
@@ -46,36 +51,12 @@ pub struct Expected {
 /// ```
 pub fn check(token: &ParsedToken, expected: &Expected, now: SystemTime) -> Vec<Finding> {
     let mut findings = token.shape_findings().to_vec();
+    let kind = token.kind();
 
-    if let Some(action) = token.action().filter(|a| *a != ACTION) {
-        findings.push(Finding::NotConnectAction {
-            action: action.to_owned(),
-        });
-    }
-    if let Some(service) = token.service().filter(|s| *s != SERVICE) {
-        findings.push(Finding::NotRdsDbService {
-            service: service.to_owned(),
-        });
-    }
-
-    if let Some(host) = token.host() {
-        match region_from_hostname(host) {
-            Some(endpoint_region) => {
-                if let Some(signing_region) = token
-                    .region()
-                    .filter(|r| is_region_name(r) && *r != endpoint_region)
-                {
-                    findings.push(Finding::RegionMismatch {
-                        endpoint_region,
-                        signing_region: signing_region.to_owned(),
-                    });
-                }
-            }
-            None => findings.push(Finding::NotRdsEndpoint {
-                host: host.to_owned(),
-                kind: host_kind(host),
-            }),
-        }
+    match kind {
+        TokenKind::Rds => check_rds(token, &mut findings),
+        TokenKind::Dsql => check_dsql(token, &mut findings),
+        TokenKind::ElastiCache | TokenKind::MemoryDb => check_cache(token, &mut findings),
     }
 
     match token.session_token() {
@@ -90,8 +71,8 @@ pub fn check(token: &ParsedToken, expected: &Expected, now: SystemTime) -> Vec<F
         }
     }
 
-    if let Some(secs) = token.expires_in().filter(|s| *s > ExpiresIn::MAX.as_secs()) {
-        findings.push(Finding::ExpiresTooLong { secs });
+    if let Some(secs) = token.expires_in().filter(|s| *s > kind.max_expires_in()) {
+        findings.push(Finding::ExpiresTooLong { secs, kind });
     }
     let now = unix_secs(now);
     if let Some(signed_at) = token.signed_at.filter(|t| *t > now) {
@@ -104,6 +85,7 @@ pub fn check(token: &ParsedToken, expected: &Expected, now: SystemTime) -> Vec<F
         findings.push(Finding::Expired {
             ago_secs: now.abs_diff(expires_at),
             at: timestamp(expires_at),
+            kind,
         });
     }
 
@@ -111,17 +93,142 @@ pub fn check(token: &ParsedToken, expected: &Expected, now: SystemTime) -> Vec<F
     findings
 }
 
+/// `Action=connect`, service `rds-db`, an RDS endpoint in the signing region.
+fn check_rds(token: &ParsedToken, findings: &mut Vec<Finding>) {
+    if let Some(action) = token.action().filter(|a| *a != ACTION) {
+        findings.push(Finding::NotConnectAction {
+            action: action.to_owned(),
+            kind: TokenKind::Rds,
+        });
+    }
+    if let Some(service) = token.service().filter(|s| *s != SERVICE) {
+        findings.push(Finding::NotRdsDbService {
+            service: service.to_owned(),
+        });
+    }
+    if let Some(host) = token.host() {
+        match region_from_hostname(host) {
+            Some(endpoint_region) => region_mismatch(token, endpoint_region, findings),
+            None => findings.push(Finding::NotRdsEndpoint {
+                host: host.to_owned(),
+                kind: host_kind(host),
+            }),
+        }
+    }
+}
+
+/// `Action=DbConnect` or `DbConnectAdmin`, service `dsql`, a DSQL endpoint
+/// (`ID.dsql.REGION.on.aws`) in the signing region.
+fn check_dsql(token: &ParsedToken, findings: &mut Vec<Finding>) {
+    if let Some(action) = token.action().filter(|_| token.dsql_role().is_none()) {
+        findings.push(Finding::NotDsqlAction {
+            action: action.to_owned(),
+        });
+    }
+    if let Some(service) = token.service().filter(|s| *s != TokenKind::Dsql.service()) {
+        findings.push(Finding::NotDsqlService {
+            service: service.to_owned(),
+        });
+    }
+    if let Some(host) = token.host() {
+        match dsql_region_from_hostname(&host.to_ascii_lowercase()) {
+            Some(endpoint_region) => region_mismatch(token, endpoint_region.to_owned(), findings),
+            None => findings.push(Finding::NotDsqlEndpoint {
+                host: host.to_owned(),
+                kind: host_kind(host),
+            }),
+        }
+    }
+}
+
+/// `Action=connect`, the kind's service, a cache or cluster name and a user
+/// id of 1 to 40 letters, digits and hyphens, the name in lower case, and
+/// `ResourceType` only on ElastiCache.
+fn check_cache(token: &ParsedToken, findings: &mut Vec<Finding>) {
+    let kind = token.kind();
+    if let Some(action) = token.action().filter(|a| *a != ACTION) {
+        findings.push(Finding::NotConnectAction {
+            action: action.to_owned(),
+            kind,
+        });
+    }
+    if let Some(service) = token.service().filter(|s| *s != kind.service()) {
+        findings.push(Finding::NotCacheService {
+            service: service.to_owned(),
+        });
+    }
+    if let Some(name) = token.host() {
+        let field = if kind == TokenKind::MemoryDb {
+            "cluster name"
+        } else {
+            "cache name"
+        };
+        if !names::is_name(name) {
+            findings.push(Finding::InvalidName {
+                field,
+                value: name.to_owned(),
+                kind,
+            });
+        } else if name.bytes().any(|b| b.is_ascii_uppercase()) {
+            findings.push(Finding::UppercaseName {
+                name: name.to_owned(),
+                kind,
+            });
+        }
+    }
+    if let Some(user) = token
+        .user_id()
+        .filter(|u| !u.is_empty() && !names::is_name(u))
+    {
+        findings.push(Finding::InvalidName {
+            field: "user id",
+            value: user.to_owned(),
+            kind,
+        });
+    }
+    if kind == TokenKind::MemoryDb {
+        if let Some(resource_type) = token.resource_type() {
+            findings.push(Finding::MemoryDbServerless {
+                resource_type: resource_type.to_owned(),
+            });
+        }
+    }
+}
+
+/// A signing region (when it is a region name) that is not the endpoint's.
+fn region_mismatch(token: &ParsedToken, endpoint_region: String, findings: &mut Vec<Finding>) {
+    if let Some(signing_region) = token
+        .region()
+        .filter(|r| is_region_name(r) && *r != endpoint_region)
+    {
+        findings.push(Finding::RegionMismatch {
+            endpoint_region,
+            signing_region: signing_region.to_owned(),
+        });
+    }
+}
+
+/// The token's values against `expected`'s, where its kind has them: RDS
+/// all four; Aurora DSQL the host and region; ElastiCache and MemoryDB the
+/// name (as the host), the user id (as the user) and the region.
 fn compare(token: &ParsedToken, expected: &Expected, findings: &mut Vec<Finding>) {
+    let kind = token.kind();
     let bare = |h: &str| h.strip_suffix('.').unwrap_or(h).to_ascii_lowercase();
     if let (Some(want), Some(have)) = (&expected.hostname, token.host()) {
         if bare(want) != bare(have) {
             findings.push(Finding::HostnameDiffers {
                 expected: want.clone(),
                 actual: have.to_owned(),
+                kind,
             });
         }
     }
-    if let (Some(want), Some(have)) = (expected.port, token.port()) {
+    let (port, user) = match kind {
+        TokenKind::Rds => (token.port(), token.username()),
+        TokenKind::Dsql => (None, None),
+        TokenKind::ElastiCache | TokenKind::MemoryDb => (None, token.user_id()),
+    };
+    if let (Some(want), Some(have)) = (expected.port, port) {
         if want != have {
             findings.push(Finding::PortDiffers {
                 expected: want,
@@ -129,11 +236,12 @@ fn compare(token: &ParsedToken, expected: &Expected, findings: &mut Vec<Finding>
             });
         }
     }
-    if let (Some(want), Some(have)) = (&expected.username, token.username()) {
+    if let (Some(want), Some(have)) = (&expected.username, user) {
         if want != have {
             findings.push(Finding::UsernameDiffers {
                 expected: want.clone(),
                 actual: have.to_owned(),
+                kind,
             });
         }
     }
@@ -227,7 +335,8 @@ mod tests {
             findings,
             [Finding::Expired {
                 ago_secs: 190,
-                at: "2026-11-22T01:36:07Z".into()
+                at: "2026-11-22T01:36:07Z".into(),
+                kind: TokenKind::Rds,
             }]
         );
         assert!(findings[0]
@@ -323,7 +432,10 @@ mod tests {
         let token = parse(input.as_bytes()).unwrap();
         assert_eq!(
             check(&token, &Expected::default(), at(1000)),
-            [Finding::ExpiresTooLong { secs: 3600 }]
+            [Finding::ExpiresTooLong {
+                secs: 3600,
+                kind: TokenKind::Rds
+            }]
         );
     }
 

@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use super::kind::TokenKind;
 use super::parse::short;
 use super::text::{escaped, quoted, MESSAGE_MAX};
 
@@ -16,27 +17,44 @@ use super::text::{escaped, quoted, MESSAGE_MAX};
 #[non_exhaustive]
 pub enum Finding {
     /// The token starts with a scheme such as `https://`.
-    SchemePrefix { scheme: String },
+    SchemePrefix { scheme: String, kind: TokenKind },
     /// A line break, tab or other control character inside the token.
     UnexpectedCharacter { character: char, offset: usize },
-    /// The part before `?` is not `HOST:PORT/`.
-    MalformedEndpoint { detail: String },
-    /// A parameter every token has is not there.
-    MissingParameter { name: &'static str },
+    /// The part before `?` is not `HOST:PORT/` (`HOST/` for Aurora DSQL,
+    /// `NAME/` for ElastiCache and MemoryDB).
+    MalformedEndpoint { detail: String, kind: TokenKind },
+    /// A parameter every token of its kind has is not there.
+    MissingParameter { name: &'static str, kind: TokenKind },
     /// A parameter appears more than once.
-    DuplicateParameter { name: &'static str, count: usize },
+    DuplicateParameter {
+        name: &'static str,
+        count: usize,
+        kind: TokenKind,
+    },
     /// Parameters no token has: up to three of their names, and how many.
-    UnknownParameter { names: Vec<String>, count: usize },
+    UnknownParameter {
+        names: Vec<String>,
+        count: usize,
+        kind: TokenKind,
+    },
     /// A parameter whose value is not what a token has there.
-    MalformedParameter { name: &'static str, detail: String },
+    MalformedParameter {
+        name: &'static str,
+        detail: String,
+        kind: TokenKind,
+    },
     /// A value not in SigV4's canonical percent-encoding.
-    NonCanonicalEncoding { name: &'static str, detail: String },
+    NonCanonicalEncoding {
+        name: &'static str,
+        detail: String,
+        kind: TokenKind,
+    },
     /// `X-Amz-Security-Token=` with nothing after it.
     EmptySessionToken,
     /// Temporary credentials (an `ASIA` access key) without their session token.
     MissingSessionToken { access_key_id: String },
-    /// `Action` is not `connect`.
-    NotConnectAction { action: String },
+    /// `Action` is not `connect` (RDS, ElastiCache, MemoryDB).
+    NotConnectAction { action: String, kind: TokenKind },
     /// The credential scope's service is not `rds-db`.
     NotRdsDbService { service: String },
     /// The host is not an RDS endpoint name.
@@ -46,18 +64,31 @@ pub enum Finding {
         endpoint_region: String,
         signing_region: String,
     },
-    /// `X-Amz-Expires` is above 900 seconds.
-    ExpiresTooLong { secs: u64 },
+    /// `X-Amz-Expires` is above the most its kind accepts: 900 seconds,
+    /// a week for Aurora DSQL.
+    ExpiresTooLong { secs: u64, kind: TokenKind },
     /// The token has expired.
-    Expired { ago_secs: u64, at: String },
+    Expired {
+        ago_secs: u64,
+        at: String,
+        kind: TokenKind,
+    },
     /// The token was signed after the time it is judged at.
     SignedInFuture { by_secs: u64, at: String },
-    /// The token is for another host than the one meant.
-    HostnameDiffers { expected: String, actual: String },
+    /// The token is for another host (cache, cluster) than the one meant.
+    HostnameDiffers {
+        expected: String,
+        actual: String,
+        kind: TokenKind,
+    },
     /// The token is for another port than the one meant.
     PortDiffers { expected: u16, actual: u16 },
-    /// The token is for another database user than the one meant.
-    UsernameDiffers { expected: String, actual: String },
+    /// The token is for another database user (cache user id) than the one meant.
+    UsernameDiffers {
+        expected: String,
+        actual: String,
+        kind: TokenKind,
+    },
     /// The token is signed for another region than the one meant.
     RegionDiffers { expected: String, actual: String },
     /// The signature is not the one the credentials make.
@@ -75,9 +106,35 @@ pub enum Finding {
     SessionTokenDiffers { how: SessionTokenDifference },
     /// `--verify` found no credentials to check the signature with.
     CredentialsUnavailable { reason: String },
+    /// A parameter of another kind of token: `DBUser` in an Aurora DSQL
+    /// token, `User` in an RDS one, `ResourceType` in either.
+    ForeignParameter { name: &'static str, kind: TokenKind },
+    /// `:PORT` after the host or name of a token whose kind has none.
+    PortInToken { port: String, kind: TokenKind },
+    /// An Aurora DSQL token's `Action` is not `DbConnect` or `DbConnectAdmin`.
+    NotDsqlAction { action: String },
+    /// A token with Aurora DSQL's `Action` signed for another service than `dsql`.
+    NotDsqlService { service: String },
+    /// The host of an Aurora DSQL token is not a DSQL endpoint name.
+    NotDsqlEndpoint { host: String, kind: HostKind },
+    /// A token with a cache's `User` parameter signed for another service
+    /// than `elasticache` or `memorydb`.
+    NotCacheService { service: String },
+    /// A cache or cluster name or user id that is not 1 to 40 letters,
+    /// digits and hyphens; `field` says which (`cache name`, `cluster
+    /// name`, `user id`).
+    InvalidName {
+        field: &'static str,
+        value: String,
+        kind: TokenKind,
+    },
+    /// A cache or cluster name with upper-case letters.
+    UppercaseName { name: String, kind: TokenKind },
+    /// A MemoryDB token with `ResourceType`: MemoryDB has no serverless form.
+    MemoryDbServerless { resource_type: String },
 }
 
-/// What a host that is not an RDS endpoint name is.
+/// What a host that is not an RDS (or Aurora DSQL) endpoint name is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HostKind {
     /// An IPv4 or IPv6 address.
@@ -101,7 +158,7 @@ pub enum SessionTokenDifference {
 
 impl Finding {
     /// Every code, in the order of the variants.
-    pub const CODES: [&'static str; 25] = [
+    pub const CODES: [&'static str; 34] = [
         "scheme_prefix",
         "unexpected_character",
         "malformed_endpoint",
@@ -127,6 +184,15 @@ impl Finding {
         "different_access_key",
         "session_token_differs",
         "credentials_unavailable",
+        "foreign_parameter",
+        "port_in_token",
+        "not_dsql_action",
+        "not_dsql_service",
+        "not_dsql_endpoint",
+        "not_cache_service",
+        "invalid_name",
+        "uppercase_name",
+        "memorydb_serverless",
     ];
 
     /// The stable code, e.g. `expired` or `region_mismatch`.
@@ -157,6 +223,15 @@ impl Finding {
             Finding::DifferentAccessKey { .. } => 22,
             Finding::SessionTokenDiffers { .. } => 23,
             Finding::CredentialsUnavailable { .. } => 24,
+            Finding::ForeignParameter { .. } => 25,
+            Finding::PortInToken { .. } => 26,
+            Finding::NotDsqlAction { .. } => 27,
+            Finding::NotDsqlService { .. } => 28,
+            Finding::NotDsqlEndpoint { .. } => 29,
+            Finding::NotCacheService { .. } => 30,
+            Finding::InvalidName { .. } => 31,
+            Finding::UppercaseName { .. } => 32,
+            Finding::MemoryDbServerless { .. } => 33,
         };
         Self::CODES[index]
     }
@@ -181,17 +256,22 @@ pub(crate) fn span(secs: u64) -> String {
     }
 }
 
-const MAKE_ONE: &str =
-    "make one with rds-auth-token or aws rds generate-db-auth-token and use it as it is printed";
-
 impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Finding::SchemePrefix { scheme } => write!(
-                f,
-                "the token starts with the scheme {} and '://'; RDS takes it without a scheme: pass it as generate-db-auth-token prints it, starting with the host",
-                short(scheme)
-            ),
+            Finding::SchemePrefix { scheme, kind } => match kind {
+                TokenKind::Rds => write!(
+                    f,
+                    "the token starts with the scheme {} and '://'; RDS takes it without a scheme: pass it as generate-db-auth-token prints it, starting with the host",
+                    short(scheme)
+                ),
+                _ => write!(
+                    f,
+                    "the token starts with the scheme {} and '://'; {kind} takes it without a scheme: pass it as it was printed, starting with the {}",
+                    short(scheme),
+                    kind.endpoint_noun()
+                ),
+            },
             Finding::UnexpectedCharacter { character, offset } => {
                 let what = match character {
                     '\n' | '\r' => "a line break",
@@ -204,23 +284,33 @@ impl fmt::Display for Finding {
                     q(&character.to_string())
                 )
             }
-            Finding::MalformedEndpoint { detail } => write!(
-                f,
-                "{detail}; a token starts with HOST:PORT/? and the database checks the host and port: {MAKE_ONE}"
-            ),
-            Finding::MissingParameter { name } => {
+            Finding::MalformedEndpoint { detail, kind } => {
+                let starts = match kind {
+                    TokenKind::Rds => "a token starts with HOST:PORT/? and the database checks the host and port",
+                    TokenKind::Dsql => "an Aurora DSQL token starts with HOST/? and DSQL checks the host",
+                    TokenKind::ElastiCache => "an ElastiCache token starts with the cache name and /?",
+                    TokenKind::MemoryDb => "a MemoryDB token starts with the cluster name and /?",
+                };
+                write!(f, "{detail}; {starts}: {}", kind.make_one())
+            }
+            Finding::MissingParameter { name, kind } => {
                 let why = if *name == "X-Amz-Signature" {
                     "the token was cut short, or the signature removed: copy all of it, through the 64 hex digits after X-Amz-Signature="
                 } else {
                     "the token is incomplete or was edited"
                 };
-                write!(f, "the token has no {name} parameter; {why}; {MAKE_ONE}")
+                write!(
+                    f,
+                    "the token has no {name} parameter; {why}; {}",
+                    kind.make_one()
+                )
             }
-            Finding::DuplicateParameter { name, count } => write!(
+            Finding::DuplicateParameter { name, count, kind } => write!(
                 f,
-                "{name} appears {count} times; the database reads one of them and the signature covers what was signed: do not add to a token, {MAKE_ONE}"
+                "{name} appears {count} times; the database reads one of them and the signature covers what was signed: do not add to a token, {}",
+                kind.make_one()
             ),
-            Finding::UnknownParameter { names, count } => {
+            Finding::UnknownParameter { names, count, kind } => {
                 let shown: Vec<String> = names.iter().map(|n| short(n)).collect();
                 let more = count.saturating_sub(names.len());
                 let and_more = if more > 0 {
@@ -231,17 +321,24 @@ impl fmt::Display for Finding {
                 let what = if *count == 1 { "parameter" } else { "parameters" };
                 write!(
                     f,
-                    "the token has {count} {what} no token has ({}{and_more}); the database checks the signature over every parameter, so it will not match: remove them, or {MAKE_ONE}",
-                    shown.join(", ")
+                    "the token has {count} {what} no token has ({}{and_more}); the database checks the signature over every parameter, so it will not match: remove them, or {}",
+                    shown.join(", "),
+                    kind.make_one()
                 )
             }
-            Finding::MalformedParameter { name, detail } => {
-                write!(f, "{name} {detail}; {MAKE_ONE}")
+            Finding::MalformedParameter { name, detail, kind } => {
+                write!(f, "{name} {detail}; {}", kind.make_one())
             }
-            Finding::NonCanonicalEncoding { name, detail } => write!(
-                f,
-                "{name} has {detail}; RDS decodes each value and encodes it again the SigV4 way before it checks the signature, so unless the signer did the same it checks other text than was signed: make the token with a signer that encodes as SigV4 does (rds-auth-token, the AWS CLI, a current AWS SDK), and do not edit it"
-            ),
+            Finding::NonCanonicalEncoding { name, detail, kind } => match kind {
+                TokenKind::Rds => write!(
+                    f,
+                    "{name} has {detail}; RDS decodes each value and encodes it again the SigV4 way before it checks the signature, so unless the signer did the same it checks other text than was signed: make the token with a signer that encodes as SigV4 does (rds-auth-token, the AWS CLI, a current AWS SDK), and do not edit it"
+                ),
+                _ => write!(
+                    f,
+                    "{name} has {detail}; a signer that encodes as SigV4 does writes it otherwise, so {kind} may check other text than was signed: make the token with such a signer (rds-auth-token, a current AWS SDK), and do not edit it"
+                ),
+            },
             Finding::EmptySessionToken => write!(
                 f,
                 "X-Amz-Security-Token is empty; temporary credentials need their session token and long-term keys have none: set AWS_SESSION_TOKEN to the session token of the access key, or unset it when the key is a long-term one, and make a new token"
@@ -251,15 +348,25 @@ impl fmt::Display for Finding {
                 "access key {} is a temporary one (ASIA...), but the token has no X-Amz-Security-Token; make the token with the credentials' session token too (AWS_SESSION_TOKEN, or a profile that has it)",
                 q(access_key_id)
             ),
-            Finding::NotConnectAction { action } => write!(
-                f,
-                "Action is {}, not connect; this is not an RDS IAM auth token: {MAKE_ONE}",
-                short(action)
-            ),
+            Finding::NotConnectAction { action, kind } => {
+                let dsql = if action.starts_with("DbConnect") {
+                    " (DbConnect and DbConnectAdmin are Aurora DSQL's actions)"
+                } else {
+                    ""
+                };
+                write!(
+                    f,
+                    "Action is {}, not connect; this is not {} IAM auth token{dsql}: {}",
+                    short(action),
+                    kind.a_name(),
+                    kind.make_one()
+                )
+            }
             Finding::NotRdsDbService { service } => write!(
                 f,
-                "the token is signed for service {}, not rds-db; it is not an RDS IAM auth token (a presigned URL for another service?): {MAKE_ONE}",
-                short(service)
+                "the token is signed for service {}, not rds-db; it is not an RDS IAM auth token (a presigned URL for another service?): {}",
+                short(service),
+                TokenKind::Rds.make_one()
             ),
             Finding::NotRdsEndpoint { host, kind } => {
                 let what = match kind {
@@ -283,38 +390,64 @@ impl fmt::Display for Finding {
                 q(endpoint_region),
                 q(endpoint_region)
             ),
-            Finding::ExpiresTooLong { secs } => write!(
-                f,
-                "X-Amz-Expires is {secs} seconds; RDS refuses tokens valid for more than 900: make it with an expiry of at most 900 seconds"
-            ),
-            Finding::Expired { ago_secs, at } => write!(
-                f,
-                "the token expired {} ago, at {at}; a token works for 15 minutes at most: make a new one just before connecting",
-                span(*ago_secs)
-            ),
+            Finding::ExpiresTooLong { secs, kind } => {
+                let max = kind.max_expires_in();
+                write!(
+                    f,
+                    "X-Amz-Expires is {secs} seconds; {kind} refuses tokens valid for more than {max}: make it with an expiry of at most {max} seconds"
+                )
+            }
+            Finding::Expired { ago_secs, at, kind } => {
+                let works = match kind {
+                    TokenKind::Dsql => "an Aurora DSQL token works for as long as it was made for (15 minutes unless --expires-in said more, a week at most)",
+                    _ => "a token works for 15 minutes at most",
+                };
+                write!(
+                    f,
+                    "the token expired {} ago, at {at}; {works}: make a new one just before connecting",
+                    span(*ago_secs)
+                )
+            }
             Finding::SignedInFuture { by_secs, at } => write!(
                 f,
                 "the token was signed at {at}, {} in the future; the clock of the machine that made it is ahead (or this one is behind): synchronize the clocks (NTP), then make a new token",
                 span(*by_secs)
             ),
-            Finding::HostnameDiffers { expected, actual } => write!(
+            Finding::HostnameDiffers {
+                expected,
+                actual,
+                kind,
+            } => write!(
                 f,
-                "the token is for host {}, not {}; make it with --hostname {}",
+                "the token is for {} {}, not {}; make it with {} {}",
+                kind.endpoint_noun(),
                 q(actual),
                 q(expected),
+                kind.endpoint_flag(),
                 q(expected)
             ),
             Finding::PortDiffers { expected, actual } => write!(
                 f,
                 "the token is for port {actual}, not {expected}; make it with --port {expected}"
             ),
-            Finding::UsernameDiffers { expected, actual } => write!(
-                f,
-                "the token is for user {}, not {}; make it with --username {}",
-                q(actual),
-                q(expected),
-                q(expected)
-            ),
+            Finding::UsernameDiffers {
+                expected,
+                actual,
+                kind,
+            } => {
+                let (what, flag) = if kind.is_cache() {
+                    ("user id", "--user-id")
+                } else {
+                    ("user", "--username")
+                };
+                write!(
+                    f,
+                    "the token is for {what} {}, not {}; make it with {flag} {}",
+                    q(actual),
+                    q(expected),
+                    q(expected)
+                )
+            }
             Finding::RegionDiffers { expected, actual } => write!(
                 f,
                 "the token is signed for region {}, not {}; make it with --region {}",
@@ -348,6 +481,91 @@ impl fmt::Display for Finding {
             Finding::CredentialsUnavailable { reason } => {
                 write!(f, "could not check the signature: {}", escaped(reason, 400))
             }
+            Finding::ForeignParameter { name, kind } => {
+                let whose = match *name {
+                    "DBUser" => "RDS tokens",
+                    "User" => "ElastiCache and MemoryDB tokens",
+                    _ => "ElastiCache tokens for a serverless cache",
+                };
+                write!(
+                    f,
+                    "the token has {name}, a parameter of {whose} that {} token does not have; it was made for another database or edited: {}",
+                    kind.a_name(),
+                    kind.make_one()
+                )
+            }
+            Finding::PortInToken { port, kind } => write!(
+                f,
+                "the token has the port {} after the {}, and {} token has none: {kind} checks the token against the {} alone; {}",
+                short(port),
+                kind.endpoint_noun(),
+                kind.a_name(),
+                kind.endpoint_noun(),
+                kind.make_one()
+            ),
+            Finding::NotDsqlAction { action } => write!(
+                f,
+                "Action is {}, not DbConnect or DbConnectAdmin; Aurora DSQL takes DbConnect for a custom role and DbConnectAdmin for admin: {}",
+                short(action),
+                TokenKind::Dsql.make_one()
+            ),
+            Finding::NotDsqlService { service } => write!(
+                f,
+                "the token is signed for service {}, not dsql; its Action is Aurora DSQL's, and DSQL checks tokens signed for dsql: {}",
+                short(service),
+                TokenKind::Dsql.make_one()
+            ),
+            Finding::NotDsqlEndpoint { host, kind } => {
+                let what = match kind {
+                    HostKind::IpAddress => "an IP address",
+                    HostKind::Localhost => "localhost (a tunnel or port forward?)",
+                    HostKind::OtherName => "not an Aurora DSQL endpoint name (a CNAME?)",
+                };
+                write!(
+                    f,
+                    "host {} is {what}; Aurora DSQL checks the token against its own endpoint name: make the token for the cluster endpoint (ID.dsql.REGION.on.aws), also when you connect through another name, an address or a tunnel",
+                    q(host)
+                )
+            }
+            Finding::NotCacheService { service } => write!(
+                f,
+                "the token is signed for service {}, not elasticache or memorydb; its User parameter is a cache token's, and ElastiCache and MemoryDB check tokens signed for their own service: make one with rds-auth-token elasticache or rds-auth-token memorydb and use it as it is printed",
+                short(service)
+            ),
+            Finding::InvalidName { field, value, kind } => {
+                let flag = if *field == "user id" {
+                    "--user-id"
+                } else {
+                    kind.endpoint_flag()
+                };
+                let endpoint = if *field != "user id" && value.contains('.') {
+                    format!(
+                        " (the token is signed for an endpoint name, but {} token is signed for the {field} alone)",
+                        kind.a_name()
+                    )
+                } else {
+                    String::new()
+                };
+                write!(
+                    f,
+                    "the {field} {} is not 1 to 40 letters, digits and hyphens{endpoint}; make the token with {flag} and the {field} {kind} shows",
+                    q(value)
+                )
+            }
+            Finding::UppercaseName { name, kind } => write!(
+                f,
+                "the {} name {} has upper-case letters; {kind} stores names in lower case and checks the token against that: make it with {} {}",
+                kind.endpoint_noun(),
+                q(name),
+                kind.endpoint_flag(),
+                q(&name.to_ascii_lowercase())
+            ),
+            Finding::MemoryDbServerless { resource_type } => write!(
+                f,
+                "the token has ResourceType={}, but MemoryDB has no serverless clusters and its tokens no ResourceType: {}",
+                short(resource_type),
+                TokenKind::MemoryDb.make_one()
+            ),
         }
     }
 }
@@ -380,7 +598,8 @@ mod tests {
         assert_eq!(
             Finding::Expired {
                 ago_secs: 1,
-                at: "t".into()
+                at: "t".into(),
+                kind: TokenKind::Rds,
             }
             .code(),
             "expired"
@@ -404,6 +623,7 @@ mod tests {
     fn messages_escape_what_comes_from_the_token() {
         let finding = Finding::NotConnectAction {
             action: "x\x1b[2J\u{202e}".into(),
+            kind: TokenKind::Rds,
         };
         let message = finding.to_string();
         assert!(message.contains(r"'x\u{1b}[2J\u{202e}'"), "{message}");

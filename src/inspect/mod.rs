@@ -1,9 +1,10 @@
-//! Read an RDS IAM auth token, from anyone's signer, and say why it will or
-//! will not work.
+//! Read an IAM auth token for RDS, Aurora DSQL, ElastiCache or MemoryDB,
+//! from anyone's signer, and say which it is and why it will or will not work.
 //!
-//! [`parse`] takes any bytes apart without panicking; [`check`] judges what
-//! the token means at a given time and against what was meant; [`verify`]
-//! signs its values again with credentials and compares the signatures. An
+//! [`parse`] takes any bytes apart without panicking and tells the
+//! [`TokenKind`]; [`check`] judges what the token means, by its kind's own
+//! rules, at a given time and against what was meant; [`verify`] signs its
+//! values again with credentials and compares the signatures. An
 //! [`Inspection`] puts the three together and writes them out, as text or
 //! JSON. Every problem is a [`Finding`] with a stable [`code`](Finding::code).
 //!
@@ -27,6 +28,7 @@
 
 mod checks;
 mod finding;
+mod kind;
 mod parse;
 mod report;
 mod text;
@@ -37,6 +39,7 @@ use std::time::SystemTime;
 
 pub use checks::{check, Expected};
 pub use finding::{Finding, HostKind, SessionTokenDifference};
+pub use kind::TokenKind;
 pub use parse::{parse, NotAToken, ParsedToken, MAX_INPUT_LEN};
 pub use verify::{verify, SignatureCheck, Verification};
 
@@ -111,23 +114,29 @@ impl Inspection {
         self.findings.is_empty()
     }
 
-    /// One field a line (host, port, user, action, service, region, access
-    /// key id, whether there is a session token, signed at, expires at, time
-    /// left or how long ago it expired, the signature when checked), then
-    /// `problems: none` or each problem as `problem: CODE: message`. Values
-    /// from the token are escaped and cut short; the session token and the
-    /// signature are never shown.
+    /// One field a line (the kind; then host, port and user for RDS, host
+    /// and role for Aurora DSQL, cache or cluster name, user id and whether
+    /// it is for a serverless cache for ElastiCache and MemoryDB; then
+    /// action, service, region, access key id, whether there is a session
+    /// token, signed at, expires at, time left or how long ago it expired,
+    /// the signature when checked), then `problems: none` or each problem as
+    /// `problem: CODE: message`. Values from the token are escaped and cut
+    /// short; the session token and the signature are never shown.
     pub fn to_text(&self) -> String {
         report::text(self)
     }
 
-    /// The same as one JSON object on one line: `ok`, `host`, `port`,
-    /// `username`, `action`, `service`, `region`, `access_key_id`,
+    /// The same as one JSON object on one line: `ok`, `kind` (`rds`,
+    /// `dsql`, `elasticache` or `memorydb`), `host` (the cache or cluster
+    /// name for ElastiCache and MemoryDB), `port`, `username`, `role`
+    /// (Aurora DSQL: `admin` or `custom`), `user_id` (ElastiCache and
+    /// MemoryDB), `serverless` (ElastiCache and MemoryDB: `true` or
+    /// `false`), `action`, `service`, `region`, `access_key_id`,
     /// `session_token_present`, `signed_at`, `expires_in`, `expires_at`,
     /// `seconds_left` (negative once expired), `signature` (`null` when not
     /// checked, else `matches`, `does_not_match` or `not_checked`) and
-    /// `problems`, a list of `{"code", "message"}`. A value the token lacks
-    /// is `null`.
+    /// `problems`, a list of `{"code", "message"}`. A value the token lacks,
+    /// or its kind does not have, is `null`.
     pub fn to_json(&self) -> String {
         report::json(self)
     }

@@ -1,26 +1,37 @@
 //! Reading a token: its endpoint and parameters, from any bytes, without panicking.
 //!
 //! The parser works on bytes, so invalid UTF-8 is just another finding; it
-//! makes one pass over the input and keeps only the values of the nine
-//! parameters a token has (plus up to three names of others), so memory stays
-//! proportional to the input, which is at most [`MAX_INPUT_LEN`] bytes.
+//! makes one pass over the input and keeps only the values of the eleven
+//! parameters the four kinds of token have (plus up to three names of
+//! others), so memory stays proportional to the input, which is at most
+//! [`MAX_INPUT_LEN`] bytes. The kind ([`TokenKind`]) is read first, from
+//! the signing service (or, without one, from the parameters), and decides
+//! which parameters the token must have and whether it has a port.
 
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::finding::Finding;
+use super::kind::TokenKind;
 use super::text::quoted;
 use crate::region::is_region_name;
+use crate::token::DsqlAction;
 
 /// The longest input [`parse`] reads: 1 MiB. A token is a few KiB at most.
 pub const MAX_INPUT_LEN: usize = 1 << 20;
 
-/// The query parameters of a token, in the order botocore writes them
-/// (the session token, when there is one, comes after `X-Amz-SignedHeaders`).
+/// How many parameters [`Param`] knows.
+const PARAMS: usize = 11;
+
+/// The query parameters of the four kinds of token, in the order botocore
+/// writes them (the session token, when there is one, comes after
+/// `X-Amz-SignedHeaders`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Param {
     Action,
     DbUser,
+    User,
+    ResourceType,
     Algorithm,
     Credential,
     Date,
@@ -31,9 +42,11 @@ pub(crate) enum Param {
 }
 
 impl Param {
-    pub(crate) const ALL: [Param; 9] = [
+    pub(crate) const ALL: [Param; PARAMS] = [
         Param::Action,
         Param::DbUser,
+        Param::User,
+        Param::ResourceType,
         Param::Algorithm,
         Param::Credential,
         Param::Date,
@@ -47,6 +60,8 @@ impl Param {
         match self {
             Param::Action => "Action",
             Param::DbUser => "DBUser",
+            Param::User => "User",
+            Param::ResourceType => "ResourceType",
             Param::Algorithm => "X-Amz-Algorithm",
             Param::Credential => "X-Amz-Credential",
             Param::Date => "X-Amz-Date",
@@ -66,6 +81,26 @@ impl Param {
     fn showable(self) -> bool {
         !matches!(self, Param::SecurityToken | Param::Signature)
     }
+
+    /// Whether every token of `kind` has it.
+    fn required(self, kind: TokenKind) -> bool {
+        match self {
+            Param::SecurityToken | Param::ResourceType => false,
+            Param::DbUser => kind == TokenKind::Rds,
+            Param::User => kind.is_cache(),
+            _ => true,
+        }
+    }
+
+    /// Whether a token of `kind` may have it. A MemoryDB token's
+    /// `ResourceType` is [`Finding::MemoryDbServerless`], not a foreign one.
+    fn allowed(self, kind: TokenKind) -> bool {
+        match self {
+            Param::DbUser => kind == TokenKind::Rds,
+            Param::User | Param::ResourceType => kind.is_cache(),
+            _ => true,
+        }
+    }
 }
 
 /// Why the input is not a token at all.
@@ -78,9 +113,9 @@ pub enum NotAToken {
         "the input is {0} bytes, more than 1 MiB; a token is a few KiB at most: pass one token"
     )]
     TooLong(usize),
-    #[error("the input ({0} bytes) has no '?', so it is not an RDS auth token; a token looks like HOST:PORT/?Action=connect&DBUser=...&X-Amz-Signature=...")]
+    #[error("the input ({0} bytes) has no '?', so it is not an RDS auth token, nor an Aurora DSQL, ElastiCache or MemoryDB one; a token looks like HOST:PORT/?Action=connect&DBUser=...&X-Amz-Signature=...")]
     NoQuery(usize),
-    #[error("the input ({0} bytes) has none of the parameters of an RDS auth token (Action, DBUser, X-Amz-...); a token looks like HOST:PORT/?Action=connect&DBUser=...&X-Amz-Signature=...")]
+    #[error("the input ({0} bytes) has none of the parameters of an RDS auth token, nor of an Aurora DSQL, ElastiCache or MemoryDB one (Action, DBUser, User, X-Amz-...); a token looks like HOST:PORT/?Action=connect&DBUser=...&X-Amz-Signature=...")]
     NoTokenParameters(usize),
 }
 
@@ -92,11 +127,12 @@ pub enum NotAToken {
 /// out the session token and the signature.
 #[derive(Clone, Default)]
 pub struct ParsedToken {
+    pub(crate) kind: TokenKind,
     pub(crate) host: Option<String>,
     pub(crate) port: Option<u16>,
     /// The decoded value of each parameter's first occurrence, by
     /// [`Param`] index.
-    pub(crate) values: [Option<String>; 9],
+    pub(crate) values: [Option<String>; PARAMS],
     pub(crate) access_key_id: Option<String>,
     pub(crate) credential_date: Option<String>,
     pub(crate) region: Option<String>,
@@ -113,9 +149,12 @@ pub struct ParsedToken {
 impl fmt::Debug for ParsedToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ParsedToken")
+            .field("kind", &self.kind)
             .field("host", &self.host)
             .field("port", &self.port)
             .field("username", &self.username())
+            .field("user_id", &self.user_id())
+            .field("resource_type", &self.resource_type())
             .field("action", &self.action())
             .field("region", &self.region)
             .field("service", &self.service)
@@ -137,22 +176,55 @@ impl ParsedToken {
         self.values[param as usize].as_deref()
     }
 
-    /// The host, as written in the token.
+    /// Which database the token is for.
+    pub fn kind(&self) -> TokenKind {
+        self.kind
+    }
+
+    /// The host, as written in the token: for ElastiCache and MemoryDB, the
+    /// cache or cluster name.
     pub fn host(&self) -> Option<&str> {
         self.host.as_deref()
     }
 
-    /// The port.
+    /// The port (only RDS tokens have one).
     pub fn port(&self) -> Option<u16> {
         self.port
     }
 
-    /// The database user (`DBUser`), decoded.
+    /// The database user (`DBUser`, RDS), decoded.
     pub fn username(&self) -> Option<&str> {
         self.value(Param::DbUser)
     }
 
-    /// `Action`: `connect` in an RDS auth token.
+    /// The user id (`User`, ElastiCache and MemoryDB), decoded.
+    pub fn user_id(&self) -> Option<&str> {
+        self.value(Param::User)
+    }
+
+    /// `ResourceType`, decoded: `ServerlessCache` in an ElastiCache token
+    /// for a serverless cache.
+    pub fn resource_type(&self) -> Option<&str> {
+        self.value(Param::ResourceType)
+    }
+
+    /// Whether the token is for a serverless cache (`ResourceType=ServerlessCache`).
+    pub fn serverless(&self) -> bool {
+        self.resource_type() == Some("ServerlessCache")
+    }
+
+    /// The Aurora DSQL role the `Action` logs in as: `DbConnect` a custom
+    /// role, `DbConnectAdmin` `admin`; `None` for another action.
+    pub fn dsql_role(&self) -> Option<DsqlAction> {
+        match self.action()? {
+            "DbConnect" => Some(DsqlAction::Connect),
+            "DbConnectAdmin" => Some(DsqlAction::ConnectAdmin),
+            _ => None,
+        }
+    }
+
+    /// `Action`: `connect` in an RDS, ElastiCache or MemoryDB token,
+    /// `DbConnect` or `DbConnectAdmin` in an Aurora DSQL one.
     pub fn action(&self) -> Option<&str> {
         self.value(Param::Action)
     }
@@ -162,7 +234,8 @@ impl ParsedToken {
         self.region.as_deref()
     }
 
-    /// The signing service, from `X-Amz-Credential`: `rds-db` in an RDS auth token.
+    /// The signing service, from `X-Amz-Credential`: `rds-db` in an RDS auth
+    /// token, `dsql`, `elasticache` or `memorydb` in the others.
     pub fn service(&self) -> Option<&str> {
         self.service.as_deref()
     }
@@ -262,11 +335,15 @@ pub fn parse(input: &[u8]) -> Result<ParsedToken, NotAToken> {
         .ok_or(NotAToken::NoQuery(input.len()))?;
     let (before, query) = (&input[..question], &input[question + 1..]);
 
-    let mut token = ParsedToken::default();
-    let raw = read_query(query, &mut token.findings);
-    if raw.iter().all(Option::is_none) {
+    let scanned = scan_query(query);
+    if scanned.raw.iter().all(Option::is_none) {
         return Err(NotAToken::NoTokenParameters(input.len()));
     }
+    let mut token = ParsedToken {
+        kind: kind_of(&scanned.raw),
+        ..ParsedToken::default()
+    };
+    let raw = query_findings(&scanned, token.kind, &mut token.findings);
 
     let mut findings = Vec::new();
     if let Some(offset) = input.iter().position(|&b| b < 0x20 || b == 0x7f) {
@@ -282,13 +359,21 @@ pub fn parse(input: &[u8]) -> Result<ParsedToken, NotAToken> {
     Ok(token)
 }
 
-/// The raw value of each parameter's first occurrence (an empty one for a
-/// name without `=`), with findings for repeats, unknown names, stray `&`
-/// and missing parameters.
-fn read_query<'a>(query: &'a [u8], findings: &mut Vec<Finding>) -> [Option<&'a [u8]>; 9] {
-    let mut raw: [Option<&[u8]>; 9] = [None; 9];
-    let mut counts = [0usize; 9];
-    let mut without_equals = [false; 9];
+/// A query read once: the raw value of each parameter's first occurrence
+/// (an empty one for a name without `=`), and what is odd about the rest.
+struct Scanned<'a> {
+    raw: [Option<&'a [u8]>; PARAMS],
+    counts: [usize; PARAMS],
+    without_equals: [bool; PARAMS],
+    unknown_names: Vec<String>,
+    unknown: usize,
+    empty: usize,
+}
+
+fn scan_query(query: &[u8]) -> Scanned<'_> {
+    let mut raw: [Option<&[u8]>; PARAMS] = [None; PARAMS];
+    let mut counts = [0usize; PARAMS];
+    let mut without_equals = [false; PARAMS];
     let mut unknown_names: Vec<String> = Vec::new();
     let mut unknown = 0usize;
     let mut empty = 0usize;
@@ -318,45 +403,104 @@ fn read_query<'a>(query: &'a [u8], findings: &mut Vec<Finding>) -> [Option<&'a [
             }
         }
     }
+    Scanned {
+        raw,
+        counts,
+        without_equals,
+        unknown_names,
+        unknown,
+        empty,
+    }
+}
+
+/// The kind the signing service names; without one, the kind the
+/// parameters point to (see [`TokenKind`]).
+fn kind_of(raw: &[Option<&[u8]>; PARAMS]) -> TokenKind {
+    let decoded = |param: Param| raw[param as usize].map(|r| decode(r, false).0);
+    let service = decoded(Param::Credential).and_then(|credential| {
+        let service = credential.split(|&b| b == b'/').nth(3)?;
+        TokenKind::from_service(std::str::from_utf8(service).ok()?)
+    });
+    if let Some(kind) = service {
+        return kind;
+    }
+    if matches!(
+        decoded(Param::Action).as_deref(),
+        Some(b"DbConnect" | b"DbConnectAdmin")
+    ) {
+        TokenKind::Dsql
+    } else if raw[Param::User as usize].is_some() && raw[Param::DbUser as usize].is_none() {
+        TokenKind::ElastiCache
+    } else {
+        TokenKind::Rds
+    }
+}
+
+/// Findings for repeats, unknown names, stray `&`, missing parameters and
+/// parameters of another kind; then the raw values.
+fn query_findings<'a>(
+    scanned: &Scanned<'a>,
+    kind: TokenKind,
+    findings: &mut Vec<Finding>,
+) -> [Option<&'a [u8]>; PARAMS] {
+    let counts = &scanned.counts;
     for param in Param::ALL {
         let i = param as usize;
-        if counts[i] == 0 && param != Param::SecurityToken {
-            findings.push(Finding::MissingParameter { name: param.name() });
+        if counts[i] == 0 && param.required(kind) {
+            findings.push(Finding::MissingParameter {
+                name: param.name(),
+                kind,
+            });
         }
         if counts[i] > 1 {
             findings.push(Finding::DuplicateParameter {
                 name: param.name(),
                 count: counts[i],
+                kind,
             });
         }
-        if without_equals[i] {
+        if scanned.without_equals[i] {
             findings.push(Finding::MalformedParameter {
                 name: param.name(),
                 detail: "has no '=' and no value".to_owned(),
+                kind,
             });
         }
     }
-    if unknown > 0 {
+    for param in Param::ALL {
+        if counts[param as usize] > 0 && !param.allowed(kind) {
+            findings.push(Finding::ForeignParameter {
+                name: param.name(),
+                kind,
+            });
+        }
+    }
+    if scanned.unknown > 0 {
         findings.push(Finding::UnknownParameter {
-            names: unknown_names,
-            count: unknown,
+            names: scanned.unknown_names.clone(),
+            count: scanned.unknown,
+            kind,
         });
     }
-    if empty > 0 {
+    if scanned.empty > 0 {
         findings.push(Finding::MalformedParameter {
             name: "the query",
             detail: "has an empty parameter ('&&', or '&' at an end or after '?')".to_owned(),
+            kind,
         });
     }
-    raw
+    scanned.raw
 }
 
-/// `SCHEME://` (a finding), then `HOST:PORT`, then `/`.
+/// `SCHEME://` (a finding), then `HOST:PORT` (`HOST` or `NAME` for the
+/// kinds without a port), then `/`.
 fn read_endpoint(before: &[u8], token: &mut ParsedToken, findings: &mut Vec<Finding>) {
+    let kind = token.kind;
     let mut rest = before;
     if let Some(i) = find(rest, b"://") {
         findings.push(Finding::SchemePrefix {
             scheme: lossy_prefix(&rest[..i]),
+            kind,
         });
         rest = &rest[i + 3..];
     }
@@ -366,11 +510,16 @@ fn read_endpoint(before: &[u8], token: &mut ParsedToken, findings: &mut Vec<Find
     };
     if path != b"/" {
         let detail = if path.is_empty() {
-            "there is no '/' between the port and '?'".to_owned()
+            let before = if kind.has_port() {
+                "port"
+            } else {
+                kind.endpoint_noun()
+            };
+            format!("there is no '/' between the {before} and '?'")
         } else {
             format!("the path is {}, where a token has '/'", shown_bytes(path))
         };
-        findings.push(Finding::MalformedEndpoint { detail });
+        findings.push(Finding::MalformedEndpoint { detail, kind });
     }
     // An IPv6 address in brackets has colons of its own.
     let port_colon = match authority.iter().rposition(|&b| b == b':') {
@@ -382,9 +531,12 @@ fn read_endpoint(before: &[u8], token: &mut ParsedToken, findings: &mut Vec<Find
         None => (authority, None),
     };
     if host.is_empty() {
-        findings.push(Finding::MalformedEndpoint {
-            detail: "there is no host before the port".to_owned(),
-        });
+        let detail = if kind.has_port() {
+            "there is no host before the port".to_owned()
+        } else {
+            format!("there is no {} before '/?'", kind.endpoint_noun())
+        };
+        findings.push(Finding::MalformedEndpoint { detail, kind });
     } else {
         let bracketed = host.starts_with(b"[") && host.ends_with(b"]");
         let odd = |b: &u8| {
@@ -395,17 +547,28 @@ fn read_endpoint(before: &[u8], token: &mut ParsedToken, findings: &mut Vec<Find
         if host.iter().any(odd) {
             findings.push(Finding::MalformedEndpoint {
                 detail: format!(
-                    "the host has a character no DNS name has ({})",
+                    "the {} has a character no DNS name has ({})",
+                    kind.endpoint_noun(),
                     bad_character(host, host.iter().position(odd).unwrap_or(0))
                 ),
+                kind,
             });
         }
         token.host = Some(String::from_utf8_lossy(host).into_owned());
     }
     match port {
-        None => findings.push(Finding::MalformedEndpoint {
+        None if kind.has_port() => findings.push(Finding::MalformedEndpoint {
             detail: "there is no :PORT after the host".to_owned(),
+            kind,
         }),
+        None => {}
+        Some(port) if !kind.has_port() => {
+            token.port = parse_port(port);
+            findings.push(Finding::PortInToken {
+                port: lossy_prefix(port),
+                kind,
+            });
+        }
         Some(port) => match parse_port(port) {
             Some(p) => token.port = Some(p),
             None => findings.push(Finding::MalformedEndpoint {
@@ -413,6 +576,7 @@ fn read_endpoint(before: &[u8], token: &mut ParsedToken, findings: &mut Vec<Find
                     "the port {} is not a number from 1 to 65535",
                     shown_bytes(port)
                 ),
+                kind,
             }),
         },
     }
@@ -471,7 +635,7 @@ pub(crate) fn short(value: &str) -> String {
 
 /// Decodes each value, noting encodings that are not canonical, and reads
 /// the credential scope, the date and the expiry.
-fn read_values(raw: &[Option<&[u8]>; 9], token: &mut ParsedToken) {
+fn read_values(raw: &[Option<&[u8]>; PARAMS], token: &mut ParsedToken) {
     let mut all_utf8 = true;
     for param in Param::ALL {
         let Some(raw) = raw[param as usize] else {
@@ -482,6 +646,7 @@ fn read_values(raw: &[Option<&[u8]>; 9], token: &mut ParsedToken) {
             token.findings.push(Finding::NonCanonicalEncoding {
                 name: param.name(),
                 detail,
+                kind: token.kind,
             });
         }
         let value = match String::from_utf8(bytes) {
@@ -500,28 +665,49 @@ fn read_values(raw: &[Option<&[u8]>; 9], token: &mut ParsedToken) {
     }
 
     let mut well_formed = true;
-    match token.value(Param::DbUser) {
+    // The user an RDS or cache token names; Aurora DSQL's name none.
+    let user = match token.kind {
+        TokenKind::Rds => Some((Param::DbUser, "database user")),
+        TokenKind::Dsql => None,
+        TokenKind::ElastiCache | TokenKind::MemoryDb => Some((Param::User, "user id")),
+    };
+    let (user_param, what) = user.unwrap_or((Param::DbUser, "database user"));
+    match token.value(user_param).filter(|_| user.is_some()) {
         Some("") => {
             well_formed = false;
             malformed(
                 token,
-                Param::DbUser,
-                "is empty, where the database user goes".to_owned(),
+                user_param,
+                format!("is empty, where the {what} goes"),
             );
         }
-        None => well_formed = false,
+        None => {}
         Some(user) => {
             // Raw ones are an unexpected character already; these came
             // from percent-encoding.
-            let raw_user = raw[Param::DbUser as usize].unwrap_or_default();
+            let raw_user = raw[user_param as usize].unwrap_or_default();
             let raw_control = raw_user.iter().any(|&b| b < 0x20 || b == 0x7f);
             if !raw_control && user.chars().any(char::is_control) {
-                malformed(
-                    token,
-                    Param::DbUser,
-                    "has a control character, which no database user name has".to_owned(),
-                );
+                let detail = if token.kind == TokenKind::Rds {
+                    "has a control character, which no database user name has".to_owned()
+                } else {
+                    "has a control character, which no user id has".to_owned()
+                };
+                malformed(token, user_param, detail);
             }
+        }
+    }
+    if token.kind == TokenKind::ElastiCache {
+        if let Some(other) = token
+            .value(Param::ResourceType)
+            .filter(|t| *t != "ServerlessCache")
+        {
+            well_formed = false;
+            let detail = format!(
+                "is {}, where a token for a serverless cache has ServerlessCache (and others have no ResourceType)",
+                short(other)
+            );
+            malformed(token, Param::ResourceType, detail);
         }
     }
     match token.value(Param::Algorithm) {
@@ -638,17 +824,15 @@ fn read_values(raw: &[Option<&[u8]>; 9], token: &mut ParsedToken) {
         well_formed = false;
     }
 
-    token.resignable = all_utf8
-        && well_formed
-        && token.host.is_some()
-        && token.port.is_some()
-        && token.value(Param::Action).is_some();
+    token.resignable =
+        all_utf8 && well_formed && token.host.is_some() && token.value(Param::Action).is_some();
 }
 
 fn malformed(token: &mut ParsedToken, param: Param, detail: String) {
     token.findings.push(Finding::MalformedParameter {
         name: param.name(),
         detail,
+        kind: token.kind,
     });
 }
 
@@ -809,6 +993,61 @@ mod tests {
         );
         assert!(token.resignable);
         assert_eq!(codes(&token), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn tells_the_kind_from_the_service_then_from_the_parameters() {
+        let with = |endpoint: &str, query: &str, service: &str| {
+            let input = format!(
+                "{endpoint}/?{query}&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKID%2F20261122%2Fus-east-1%2F{service}%2Faws4_request&X-Amz-Date=20261122T012107Z&X-Amz-Expires=900&X-Amz-SignedHeaders=host&X-Amz-Signature={}",
+                "a".repeat(64)
+            );
+            let token = parse(input.as_bytes()).unwrap();
+            (token.kind(), codes(&token))
+        };
+        let none: Vec<&str> = Vec::new();
+        assert_eq!(
+            with("h:1", "Action=connect&DBUser=u", "rds-db"),
+            (TokenKind::Rds, none.clone())
+        );
+        assert_eq!(
+            with("h", "Action=DbConnect", "dsql"),
+            (TokenKind::Dsql, none.clone())
+        );
+        assert_eq!(
+            with("c", "Action=connect&User=u", "elasticache"),
+            (TokenKind::ElastiCache, none.clone())
+        );
+        assert_eq!(
+            with("c", "Action=connect&User=u", "memorydb"),
+            (TokenKind::MemoryDb, none.clone())
+        );
+        // The service decides, whatever the parameters say.
+        assert_eq!(
+            with("h", "Action=DbConnect", "rds-db"),
+            (
+                TokenKind::Rds,
+                vec!["malformed_endpoint", "missing_parameter"]
+            )
+        );
+        assert_eq!(
+            with("h:1", "Action=connect&DBUser=u", "elasticache"),
+            (
+                TokenKind::ElastiCache,
+                vec!["port_in_token", "missing_parameter", "foreign_parameter"]
+            )
+        );
+        // Without a database's service, the parameters tell.
+        assert_eq!(with("h", "Action=DbConnectAdmin", "s3").0, TokenKind::Dsql);
+        assert_eq!(
+            with("c", "Action=connect&User=u", "s3").0,
+            TokenKind::ElastiCache
+        );
+        assert_eq!(
+            with("h:1", "Action=connect&DBUser=u&User=u", "s3").0,
+            TokenKind::Rds
+        );
+        assert_eq!(with("h:1", "Action=x", "s3").0, TokenKind::Rds);
     }
 
     #[test]

@@ -4,9 +4,11 @@ use std::fmt::Write as _;
 
 use super::checks::timestamp;
 use super::finding::span;
+use super::kind::TokenKind;
 use super::text::{field, json_string};
 use super::verify::SignatureCheck;
 use super::Inspection;
+use crate::token::DsqlAction;
 
 /// The labels, padded to one width.
 const WIDTH: usize = 15;
@@ -18,14 +20,41 @@ pub(crate) fn text(inspection: &Inspection) -> String {
         let _ = writeln!(out, "{:<WIDTH$}{value}", format!("{label}:"));
     };
     let or_missing = |value: Option<&str>| value.map_or_else(|| "(missing)".to_owned(), field);
-    line("host", &or_missing(token.host()));
-    line(
-        "port",
-        &token
-            .port()
-            .map_or_else(|| "(missing)".to_owned(), |p| p.to_string()),
-    );
-    line("user", &or_missing(token.username()));
+    let kind = token.kind();
+    line("kind", kind.name());
+    match kind {
+        TokenKind::Rds => {
+            line("host", &or_missing(token.host()));
+            line(
+                "port",
+                &token
+                    .port()
+                    .map_or_else(|| "(missing)".to_owned(), |p| p.to_string()),
+            );
+            line("user", &or_missing(token.username()));
+        }
+        TokenKind::Dsql => {
+            line("host", &or_missing(token.host()));
+            let role = match token.dsql_role() {
+                Some(DsqlAction::ConnectAdmin) => "admin",
+                Some(DsqlAction::Connect) => "a custom role, not admin",
+                None => "(unknown)",
+            };
+            line("role", role);
+        }
+        TokenKind::ElastiCache | TokenKind::MemoryDb => {
+            let label = if kind == TokenKind::MemoryDb {
+                "cluster name"
+            } else {
+                "cache name"
+            };
+            line(label, &or_missing(token.host()));
+            line("user id", &or_missing(token.user_id()));
+            if kind == TokenKind::ElastiCache || token.resource_type().is_some() {
+                line("serverless", if token.serverless() { "yes" } else { "no" });
+            }
+        }
+    }
     line("action", &or_missing(token.action()));
     line("service", &or_missing(token.service()));
     line("region", &or_missing(token.region()));
@@ -98,10 +127,24 @@ pub(crate) fn json(inspection: &Inspection) -> String {
     let number = |out: &mut String, key: &str, value: Option<String>| {
         let _ = write!(out, ",\"{key}\":{}", value.as_deref().unwrap_or("null"));
     };
+    let kind = token.kind();
     let _ = write!(out, "{{\"ok\":{}", inspection.is_ok());
+    string(&mut out, "kind", Some(kind.as_str()));
     string(&mut out, "host", token.host());
     number(&mut out, "port", token.port().map(|p| p.to_string()));
     string(&mut out, "username", token.username());
+    let role = match (kind, token.dsql_role()) {
+        (TokenKind::Dsql, Some(DsqlAction::ConnectAdmin)) => Some("admin"),
+        (TokenKind::Dsql, Some(DsqlAction::Connect)) => Some("custom"),
+        _ => None,
+    };
+    string(&mut out, "role", role);
+    string(&mut out, "user_id", token.user_id());
+    number(
+        &mut out,
+        "serverless",
+        kind.is_cache().then(|| token.serverless().to_string()),
+    );
     string(&mut out, "action", token.action());
     string(&mut out, "service", token.service());
     string(&mut out, "region", token.region());

@@ -6,7 +6,8 @@ use aws_credential_types::Credentials;
 use proptest::prelude::*;
 
 use super::*;
-use crate::AuthTokenConfig;
+use crate::token::{DsqlTokenConfig, ElastiCacheTokenConfig, MemoryDbTokenConfig};
+use crate::{AuthTokenConfig, TokenSigner};
 
 /// 2026-11-22T01:21:07Z
 const SIGNED_AT: u64 = 1_795_310_467;
@@ -64,7 +65,180 @@ fn rds_host() -> impl Strategy<Value = (String, &'static str)> {
         })
 }
 
+/// What a token of another kind than RDS is made from, and what inspect
+/// must read back from it.
+#[derive(Debug, Clone)]
+struct OtherKind {
+    kind: TokenKind,
+    host: String,
+    user: Option<String>,
+    serverless: bool,
+    action: &'static str,
+    region: &'static str,
+    expires: u64,
+}
+
+fn other_kind() -> impl Strategy<Value = OtherKind> {
+    let region = prop::sample::select(vec![
+        "us-east-1",
+        "eu-west-1",
+        "cn-north-1",
+        "us-gov-west-1",
+        "ap-southeast-2",
+    ]);
+    let name = "[A-Za-z0-9-]{1,40}";
+    prop_oneof![
+        (
+            "[a-z0-9]{20,26}",
+            region.clone(),
+            any::<bool>(),
+            1u64..=604_800
+        )
+            .prop_map(|(id, region, admin, expires)| OtherKind {
+                kind: TokenKind::Dsql,
+                host: format!("{id}.dsql.{region}.on.aws"),
+                user: None,
+                serverless: false,
+                action: if admin { "DbConnectAdmin" } else { "DbConnect" },
+                region,
+                expires,
+            }),
+        (name, name, region.clone(), any::<bool>(), 1u64..=900).prop_map(
+            |(cache, user, region, serverless, expires)| OtherKind {
+                kind: TokenKind::ElastiCache,
+                host: cache.to_ascii_lowercase(),
+                user: Some(user),
+                serverless,
+                action: "connect",
+                region,
+                expires,
+            }
+        ),
+        (name, name, region).prop_map(|(cluster, user, region)| OtherKind {
+            kind: TokenKind::MemoryDb,
+            host: cluster.to_ascii_lowercase(),
+            user: Some(user),
+            serverless: false,
+            action: "connect",
+            region,
+            expires: 900,
+        }),
+    ]
+}
+
+/// The token for `values`, from the library's own config for its kind.
+fn make(values: &OtherKind, creds: &Credentials, secs: u64) -> String {
+    let mut signer = TokenSigner::new();
+    let user = values.user.as_deref().unwrap_or_default();
+    let token = match values.kind {
+        TokenKind::Rds => unreachable!("RDS has its own test"),
+        TokenKind::Dsql => {
+            let config = DsqlTokenConfig::builder()
+                .hostname(&values.host)
+                .admin(values.action == "DbConnectAdmin")
+                .expires_in_secs(values.expires)
+                .build()
+                .unwrap();
+            assert_eq!(config.region(), values.region);
+            signer.sign(&config, creds, at(secs))
+        }
+        TokenKind::ElastiCache => {
+            let config = ElastiCacheTokenConfig::builder()
+                .cache_name(&values.host)
+                .user_id(user)
+                .region(values.region)
+                .serverless(values.serverless)
+                .expires_in_secs(values.expires)
+                .build()
+                .unwrap();
+            signer.sign(&config, creds, at(secs))
+        }
+        TokenKind::MemoryDb => {
+            let config = MemoryDbTokenConfig::builder()
+                .cluster_name(&values.host)
+                .user_id(user)
+                .region(values.region)
+                .build()
+                .unwrap();
+            signer.sign(&config, creds, at(secs))
+        }
+    };
+    token.unwrap().into_string()
+}
+
 proptest! {
+    #[test]
+    fn every_generated_token_of_another_kind_reads_back_checks_and_verifies(
+        values in other_kind(),
+        secs in 0u64..(parse::MAX_SECS as u64 - 604_800),
+        temporary in any::<bool>(),
+        secret in "[A-Za-z0-9/+]{40}",
+        session in "[A-Za-z0-9/+=]{1,400}",
+    ) {
+        let key = if temporary { "ASIAIOSFODNN7EXAMPLE" } else { "AKIAIOSFODNN7EXAMPLE" };
+        let session = temporary.then_some(session);
+        let creds = Credentials::new(key, &secret, session.clone(), None, "test");
+        let made = make(&values, &creds, secs);
+        let OtherKind { kind, host, user, serverless, action, region, expires } = values;
+        let token = parse(made.as_bytes()).unwrap();
+
+        prop_assert_eq!(token.kind(), kind);
+        prop_assert_eq!(token.host(), Some(host.as_str()));
+        prop_assert_eq!(token.port(), None);
+        prop_assert_eq!(token.username(), None);
+        prop_assert_eq!(token.user_id(), user.as_deref());
+        prop_assert_eq!(token.serverless(), serverless);
+        prop_assert_eq!(token.action(), Some(action));
+        prop_assert_eq!(token.service(), Some(kind.service()));
+        prop_assert_eq!(token.region(), Some(region));
+        prop_assert_eq!(token.session_token(), session.as_deref());
+        prop_assert_eq!(token.expires_in(), Some(expires));
+
+        let expected = Expected {
+            hostname: Some(host.to_ascii_uppercase()),
+            port: Some(1),
+            username: user.clone(),
+            region: Some(region.to_owned()),
+        };
+        let mut inspection = Inspection::new(token, &expected, at(secs));
+        prop_assert_eq!(inspection.findings(), &[]);
+        let verification = verify(inspection.token(), &creds, "test");
+        prop_assert_eq!(&verification.signature, &SignatureCheck::Matches);
+        inspection.add_verification(verification, key, "test");
+        prop_assert!(inspection.is_ok());
+        let text = inspection.to_text();
+        let kind_line = format!("kind:          {}\n", kind.name());
+        prop_assert!(text.starts_with(&kind_line), "{}", text);
+        let kind_key = format!(",\"kind\":\"{}\",", kind.as_str());
+        prop_assert!(inspection.to_json().contains(&kind_key));
+        prop_assert!(safe_for_a_terminal(&text));
+        prop_assert!(safe_for_a_terminal(&inspection.to_json()));
+    }
+
+    #[test]
+    fn reads_edited_tokens_of_every_kind_without_panicking_or_showing_secrets(
+        values in other_kind(),
+        edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..4),
+        cut in any::<prop::sample::Index>(),
+    ) {
+        let creds = Credentials::new("AKIAIOSFODNN7EXAMPLE", "x", Some("SESSIONxSECRET".into()), None, "t");
+        let mut input = make(&values, &creds, SIGNED_AT).into_bytes();
+        for (index, byte) in edits {
+            let i = index.index(input.len());
+            input[i] = byte;
+        }
+        input.truncate(cut.index(input.len() + 1));
+        if let Ok(token) = parse(&input) {
+            let mut inspection = Inspection::new(token, &Expected::default(), at(SIGNED_AT));
+            let verification = verify(inspection.token(), &creds, "test");
+            inspection.add_verification(verification, "AKIAIOSFODNN7EXAMPLE", "test");
+            let text = inspection.to_text();
+            let json = inspection.to_json();
+            prop_assert!(safe_for_a_terminal(&text) && safe_for_a_terminal(&json));
+            prop_assert!(!text.contains("SECRET") && !json.contains("SECRET"));
+        }
+    }
+
     #[test]
     fn every_generated_token_reads_back_with_the_fields_it_was_made_from(
         (host, region) in rds_host(),
@@ -165,6 +339,7 @@ fn writes_one_field_a_line_and_each_problem_with_its_fix() {
     assert_eq!(
         inspection.to_text(),
         "\
+kind:          RDS
 host:          mydb.123456789012.us-east-1.rds.amazonaws.com
 port:          5432
 user:          jane_doe
@@ -205,8 +380,9 @@ fn writes_the_same_as_one_json_object() {
     assert_eq!(
         inspection.to_json(),
         concat!(
-            r#"{"ok":false,"host":"mydb.123456789012.us-east-1.rds.amazonaws.com","port":5432,"#,
-            r#""username":"jane\u202edoe","action":"connect","service":"rds-db","region":"us-east-1","#,
+            r#"{"ok":false,"kind":"rds","host":"mydb.123456789012.us-east-1.rds.amazonaws.com","port":5432,"#,
+            r#""username":"jane\u202edoe","role":null,"user_id":null,"serverless":null,"#,
+            r#""action":"connect","service":"rds-db","region":"us-east-1","#,
             r#""access_key_id":"AKIAIOSFODNN7EXAMPLE","session_token_present":false,"#,
             r#""signed_at":"2026-11-22T01:21:07Z","expires_in":900,"expires_at":"2026-11-22T01:36:07Z","#,
             r#""seconds_left":-100,"signature":"not_checked","problems":["#,

@@ -1,11 +1,17 @@
 //! Checking a token's signature with credentials: sign its own values again
-//! with [`TokenSigner`] and compare.
+//! with [`TokenSigner`], through its kind's own config, and compare.
+
+use std::time::SystemTime;
 
 use aws_credential_types::Credentials;
 
 use super::finding::{Finding, SessionTokenDifference};
+use super::kind::TokenKind;
 use super::parse::{system_time, Param, ParsedToken};
-use crate::token::{AuthTokenConfig, TokenSigner, ACTION, SERVICE};
+use crate::token::{
+    AuthTokenConfig, DsqlTokenConfig, ElastiCacheTokenConfig, MemoryDbTokenConfig, Presignable,
+    TokenSigner, ACTION,
+};
 
 /// What became of the signature.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,8 +39,12 @@ pub struct Verification {
 /// `environment variables`, as [`ResolvedCredentials::source`] says).
 ///
 /// The token's own values (host, port, user, region, signing time, expiry
-/// and session token) are signed again with the credentials' secret key by
-/// the same [`TokenSigner`] that makes tokens, and the signatures compared.
+/// and session token; for Aurora DSQL the action, for ElastiCache and
+/// MemoryDB the name, user id and serverless flag) are put in its kind's
+/// config ([`AuthTokenConfig`], [`DsqlTokenConfig`],
+/// [`ElastiCacheTokenConfig`], [`MemoryDbTokenConfig`]) as they are, signed
+/// again with the credentials' secret key by the same [`TokenSigner`] that
+/// makes tokens, and the signatures compared.
 /// A token made with another access key is reported as such and not
 /// checked: that key's secret is not at hand.
 ///
@@ -93,32 +103,30 @@ pub fn verify(token: &ParsedToken, credentials: &Credentials, source: &str) -> V
             findings,
         };
     }
-    if token.action() != Some(ACTION) || token.service() != Some(SERVICE) {
+    let kind = token.kind();
+    let right_action = match kind {
+        TokenKind::Dsql => token.dsql_role().is_some(),
+        _ => token.action() == Some(ACTION),
+    };
+    if !right_action || token.service() != Some(kind.service()) {
         return Verification {
-            signature: SignatureCheck::NotChecked("the token is not an rds-db connect token"),
+            signature: SignatureCheck::NotChecked(match kind {
+                TokenKind::Rds => "the token is not an rds-db connect token",
+                TokenKind::Dsql => "the token is not a dsql DbConnect or DbConnectAdmin token",
+                TokenKind::ElastiCache => "the token is not an elasticache connect token",
+                TokenKind::MemoryDb => "the token is not a memorydb connect token",
+            }),
             findings,
         };
     }
-    let (Some(host), Some(port), Some(user), Some(region), Some(signed_at), Some(expires)) = (
-        token.host(),
-        token.port(),
-        token.value(Param::DbUser),
-        token.region(),
-        token.signed_at,
-        token.expires_in(),
-    ) else {
+    if !fits_its_kind(token) {
         return Verification {
-            signature: SignatureCheck::NotChecked("the token is malformed"),
+            signature: SignatureCheck::NotChecked(
+                "the token has a port or a parameter its kind's tokens do not have",
+            ),
             findings,
         };
-    };
-    let config = AuthTokenConfig::unchecked(
-        host.to_owned(),
-        port,
-        user.to_owned(),
-        region.to_owned(),
-        expires,
-    );
+    }
     let resign_with = Credentials::new(
         token_key,
         credentials.secret_access_key(),
@@ -126,16 +134,16 @@ pub fn verify(token: &ParsedToken, credentials: &Credentials, source: &str) -> V
         None,
         "inspect",
     );
-    let Ok(again) = TokenSigner::new().sign(&config, &resign_with, system_time(signed_at)) else {
-        return Verification {
-            signature: SignatureCheck::NotChecked("the signing time is before 1970"),
-            findings,
-        };
+    let again = match resign(token, &resign_with) {
+        Ok(again) => again,
+        Err(why) => {
+            return Verification {
+                signature: SignatureCheck::NotChecked(why),
+                findings,
+            }
+        }
     };
-    let signature = again
-        .as_str()
-        .rsplit_once("&X-Amz-Signature=")
-        .map(|(_, s)| s);
+    let signature = again.rsplit_once("&X-Amz-Signature=").map(|(_, s)| s);
     if signature.is_some() && signature == token.signature() {
         Verification {
             signature: SignatureCheck::Matches,
@@ -150,6 +158,68 @@ pub fn verify(token: &ParsedToken, credentials: &Credentials, source: &str) -> V
             signature: SignatureCheck::DoesNotMatch,
             findings,
         }
+    }
+}
+
+/// Whether the token has the port and parameters its kind's config makes,
+/// and no others: else that config cannot make it again.
+fn fits_its_kind(token: &ParsedToken) -> bool {
+    let kind = token.kind();
+    let has = |param| token.value(param).is_some();
+    let (db_user, user, resource_type) = match kind {
+        TokenKind::Rds => (true, false, false),
+        TokenKind::Dsql => (false, false, false),
+        TokenKind::ElastiCache => (false, true, has(Param::ResourceType)),
+        TokenKind::MemoryDb => (false, true, false),
+    };
+    token.port().is_some() == kind.has_port()
+        && has(Param::DbUser) == db_user
+        && has(Param::User) == user
+        && has(Param::ResourceType) == resource_type
+}
+
+/// The token made again from its own values by its kind's config, or why
+/// it cannot be.
+fn resign(token: &ParsedToken, credentials: &Credentials) -> Result<String, &'static str> {
+    const MALFORMED: &str = "the token is malformed";
+    let host = token.host().ok_or(MALFORMED)?.to_owned();
+    let region = token.region().ok_or(MALFORMED)?.to_owned();
+    let at = system_time(token.signed_at.ok_or(MALFORMED)?);
+    let expires = token.expires_in().ok_or(MALFORMED)?;
+    let user_id = || token.user_id().map(str::to_owned).ok_or(MALFORMED);
+    match token.kind() {
+        TokenKind::Rds => {
+            let user = token.username().ok_or(MALFORMED)?.to_owned();
+            let port = token.port().ok_or(MALFORMED)?;
+            let config = AuthTokenConfig::unchecked(host, port, user, region, expires);
+            signed(&config, credentials, at)
+        }
+        TokenKind::Dsql => {
+            let action = token.dsql_role().ok_or(MALFORMED)?;
+            let config = DsqlTokenConfig::unchecked(host, region, action, expires);
+            signed(&config, credentials, at)
+        }
+        TokenKind::ElastiCache => {
+            let serverless = token.serverless();
+            let config =
+                ElastiCacheTokenConfig::unchecked(host, user_id()?, region, serverless, expires);
+            signed(&config, credentials, at)
+        }
+        TokenKind::MemoryDb => {
+            let config = MemoryDbTokenConfig::unchecked(host, user_id()?, region, expires);
+            signed(&config, credentials, at)
+        }
+    }
+}
+
+fn signed(
+    config: &impl Presignable,
+    credentials: &Credentials,
+    at: SystemTime,
+) -> Result<String, &'static str> {
+    match TokenSigner::new().sign(config, credentials, at) {
+        Ok(token) => Ok(token.into_string()),
+        Err(_) => Err("the signing time is before 1970"),
     }
 }
 

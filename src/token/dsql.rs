@@ -122,6 +122,22 @@ impl DsqlTokenConfig {
         self.expires_in
     }
 
+    /// A config with these values as they are, unchecked: for re-signing a
+    /// token someone else made, whose values may be ones `build` refuses.
+    pub(crate) fn unchecked(
+        hostname: String,
+        region: String,
+        action: DsqlAction,
+        expires_in_secs: u64,
+    ) -> Self {
+        DsqlTokenConfig {
+            hostname,
+            region,
+            action,
+            expires_in: expires_in_secs,
+        }
+    }
+
     /// Makes the token, as botocore's `generate_db_connect_auth_token` (or
     /// `generate_db_connect_admin_auth_token`) does.
     ///

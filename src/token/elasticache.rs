@@ -82,6 +82,25 @@ impl ElastiCacheTokenConfig {
         self.expires_in
     }
 
+    /// A config with these values as they are, unchecked: for re-signing a
+    /// token someone else made, whose values may be ones `build` refuses
+    /// (a name in upper case, an expiry above 900 s).
+    pub(crate) fn unchecked(
+        cache_name: String,
+        user_id: String,
+        region: String,
+        serverless: bool,
+        expires_in_secs: u64,
+    ) -> Self {
+        ElastiCacheTokenConfig {
+            cache_name,
+            user_id,
+            region,
+            serverless,
+            expires_in: expires_in_secs,
+        }
+    }
+
     /// Makes the token.
     ///
     /// # Errors
@@ -106,7 +125,7 @@ impl Presignable for ElastiCacheTokenConfig {
         }
         PresignRequest {
             endpoint: Cow::Borrowed(&self.cache_name),
-            host: Cow::Borrowed(&self.cache_name),
+            host: names::signed_host(&self.cache_name),
             params,
             service: ELASTICACHE_SERVICE,
             region: &self.region,

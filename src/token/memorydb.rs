@@ -42,6 +42,8 @@ pub struct MemoryDbTokenConfig {
     cluster_name: String,
     user_id: String,
     region: String,
+    /// [`MEMORYDB_EXPIRES_IN`] unless made [`unchecked`](Self::unchecked).
+    expires_in: u64,
 }
 
 impl MemoryDbTokenConfig {
@@ -65,6 +67,23 @@ impl MemoryDbTokenConfig {
         &self.region
     }
 
+    /// A config with these values as they are, unchecked: for re-signing a
+    /// token someone else made, whose values may be ones `build` refuses
+    /// (a name in upper case, another expiry than 900 s).
+    pub(crate) fn unchecked(
+        cluster_name: String,
+        user_id: String,
+        region: String,
+        expires_in_secs: u64,
+    ) -> Self {
+        MemoryDbTokenConfig {
+            cluster_name,
+            user_id,
+            region,
+            expires_in: expires_in_secs,
+        }
+    }
+
     /// Makes the token.
     ///
     /// # Errors
@@ -82,14 +101,14 @@ impl Presignable for MemoryDbTokenConfig {
     fn presign_request(&self) -> PresignRequest<'_> {
         PresignRequest {
             endpoint: Cow::Borrowed(&self.cluster_name),
-            host: Cow::Borrowed(&self.cluster_name),
+            host: names::signed_host(&self.cluster_name),
             params: vec![
                 ("Action", Cow::Borrowed("connect")),
                 ("User", Cow::Borrowed(self.user_id.as_str())),
             ],
             service: MEMORYDB_SERVICE,
             region: &self.region,
-            expires_in_secs: MEMORYDB_EXPIRES_IN,
+            expires_in_secs: self.expires_in,
         }
     }
 }
@@ -140,6 +159,7 @@ impl MemoryDbTokenConfigBuilder {
             cluster_name: cluster_name.to_ascii_lowercase(),
             user_id,
             region,
+            expires_in: MEMORYDB_EXPIRES_IN,
         })
     }
 }

@@ -7,7 +7,7 @@ mod dsql;
 mod elasticache;
 mod encoding;
 mod memorydb;
-mod names;
+pub(crate) mod names;
 pub(crate) mod presign;
 mod rds;
 

@@ -1,6 +1,8 @@
 //! The names ElastiCache and MemoryDB tokens carry: a cache or cluster name
 //! and a user id, each 1 to 40 letters, digits and hyphens.
 
+use std::borrow::Cow;
+
 use crate::error::{Error, Shown};
 
 /// The longest name AWS gives a cache, cluster or user.
@@ -11,17 +13,32 @@ const MAX_LEN: usize = 40;
 /// # Errors
 /// [`Error::InvalidName`], naming `flag`.
 pub(crate) fn check(flag: &'static str, value: &str) -> Result<(), Error> {
-    let ok = (1..=MAX_LEN).contains(&value.len())
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-');
-    if ok {
+    if is_name(value) {
         Ok(())
     } else {
         Err(Error::InvalidName {
             flag,
             value: Shown::new(value),
         })
+    }
+}
+
+/// Whether `value` is 1 to 40 letters, digits and hyphens.
+pub(crate) fn is_name(value: &str) -> bool {
+    (1..=MAX_LEN).contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
+/// The `host` header a token for the cache or cluster `name` signs: the name
+/// in lower case, as botocore signs it (borrowed when it already is, as every
+/// built config's name is).
+pub(crate) fn signed_host(name: &str) -> Cow<'_, str> {
+    if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(name.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(name)
     }
 }
 
