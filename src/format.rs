@@ -6,10 +6,11 @@ use std::time::SystemTime;
 use std::path::Path;
 
 use clap::ValueEnum;
+use rds_auth_token::json::push_string;
 use rds_auth_token::{rfc3339, AuthToken};
 
+use crate::cli::options::Via;
 use crate::engine::Engine;
-use crate::options::Via;
 
 /// The output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -116,18 +117,18 @@ pub fn render(output: Output, issued: &Issued, now: SystemTime) -> String {
                 .duration_since(now)
                 .map_or(0, |d| d.as_secs());
             out.push_str("{\"token\":");
-            json_string(&mut out, token);
+            push_string(&mut out, token);
             out.push_str(",\"hostname\":");
-            json_string(&mut out, issued.hostname);
+            push_string(&mut out, issued.hostname);
             let _ = write!(out, ",\"port\":{},\"username\":", issued.port);
-            json_string(&mut out, issued.username);
+            push_string(&mut out, issued.username);
             out.push_str(",\"region\":");
-            json_string(&mut out, issued.region);
+            push_string(&mut out, issued.region);
             out.push_str(",\"expiration\":");
-            json_string(&mut out, &rfc3339(issued.expires_at));
+            push_string(&mut out, &rfc3339(issued.expires_at));
             let _ = write!(out, ",\"expires_in\":{left},\"credential_expiration\":");
             match issued.credential_expiration {
-                Some(at) => json_string(&mut out, &rfc3339(at)),
+                Some(at) => push_string(&mut out, &rfc3339(at)),
                 None => out.push_str("null"),
             }
             out.push('}');
@@ -224,25 +225,6 @@ pub fn render(output: Output, issued: &Issued, now: SystemTime) -> String {
     out
 }
 
-/// A JSON string literal.
-fn json_string(out: &mut String, value: &str) {
-    out.push('"');
-    for c in value.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' || c == '\u{2028}' || c == '\u{2029}' => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
 /// A POSIX shell word: single-quoted, with `'` written as `'\''`.
 fn shell_quote(out: &mut String, value: &str) {
     out.push('\'');
@@ -271,13 +253,6 @@ fn userinfo_encode(out: &mut String, value: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn escapes_json_control_characters_quotes_and_backslashes() {
-        let mut out = String::new();
-        json_string(&mut out, "a\"b\\c\nd\u{1}e\u{2028}é");
-        assert_eq!(out, r#""a\"b\\c\nd\u0001e\u2028é""#);
-    }
 
     #[test]
     fn quotes_single_quotes_for_the_shell() {

@@ -1,4 +1,4 @@
-//! `rds-auth-token exec`: what a database client is run with, and running it.
+//! Launching a database client for `exec`: what it is run with, and running it.
 //!
 //! The token goes to libpq clients in `PGPASSWORD`, to MySQL and MariaDB
 //! clients in an option file read from a pipe (`--defaults-extra-file=/dev/fd/N`),
@@ -13,10 +13,20 @@ use std::process::Command;
 use anyhow::anyhow;
 use rds_auth_token::password_file::{MysqlClient, MysqlOptionFile};
 
+use crate::cli::options::{ConnectOptions, Via};
 use crate::engine::Engine;
 use crate::exit_codes::ExitCode;
 use crate::failure::Failure;
-use crate::options::{ConnectOptions, ExecOptions, Via};
+
+/// What `exec` was asked to run, checked.
+#[derive(Debug)]
+pub struct ExecOptions {
+    /// The program and its arguments; never empty.
+    pub client: Vec<OsString>,
+    pub engine: Option<Engine>,
+    pub env_var: Option<OsString>,
+    pub allow_insecure_tls_modes: bool,
+}
 
 /// libpq's `sslmode` values that may send the password without TLS.
 const CLEAR_TEXT_SSLMODES: [&str; 3] = ["disable", "allow", "prefer"];

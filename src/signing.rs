@@ -1,149 +1,45 @@
-//! The one action: find the region and credentials, sign, print the token.
+//! Making a token of any kind: the signing region, the credentials, a
+//! lifetime no longer than theirs, and the signature. Every command that
+//! makes a token (the RDS one, `exec`, `refresh`, `dsql`, `elasticache`,
+//! `memorydb`) comes through [`generate`].
 
-use std::ffi::OsString;
-use std::io::{self, Write};
-use std::path::PathBuf;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
-use clap::error::ErrorKind;
-use clap::Parser;
-use rds_auth_token::credentials::{self, Profiles};
-use rds_auth_token::tls::{self, Bundle};
+use rds_auth_token::credentials::{self, ChainSettings, Profiles};
+use rds_auth_token::region::{self, RegionError};
+use rds_auth_token::token::dsql_region_from_hostname;
 use rds_auth_token::{
-    region, rfc3339, AuthToken, AuthTokenConfig, TokenLifetime, MIN_CREDENTIAL_LIFETIME,
+    rfc3339, AuthToken, AuthTokenConfig, Presignable, TokenLifetime, TokenSigner,
+    MIN_CREDENTIAL_LIFETIME,
 };
 
-use crate::ca_bundle_command;
-use crate::cache_command;
-use crate::cli::Cli;
-use crate::exec::{self, Launch, Target};
-use crate::exit_codes::ExitCode;
+use crate::cli::options::TokenOptions;
 use crate::failure::Failure;
-use crate::format::{self, Issued, Output};
-use crate::inspect_command;
-use crate::options::{Action, ConnectOptions, Request, TokenOptions};
-use crate::refresh_command;
 
-/// Runs the program on `args` (the first one is the program name), and
-/// says how it ended: `inspect` ends with status 1, and no error message,
-/// when the token it reported on has a problem.
-///
-/// # Errors
-/// A [`Failure`] with the exit status and the one-line message to show.
-pub fn run<I, T>(args: I) -> Result<ExitCode, Failure>
-where
-    I: IntoIterator<Item = T>,
-    T: Into<OsString> + Clone,
-{
-    let cli = match Cli::try_parse_from(args) {
-        Ok(cli) => cli,
-        Err(err)
-            if matches!(
-                err.kind(),
-                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
-            ) =>
-        {
-            return err
-                .print()
-                .map(|()| ExitCode::Success)
-                .map_err(Failure::runtime);
-        }
-        Err(err) => return Err(Failure::from_clap(&err)),
-    };
-    let options = match Request::from_cli(cli).map_err(Failure::usage)? {
-        Request::Token(options) => options,
-        Request::Inspect(options) => return inspect_command::run(&options),
-        Request::CacheClear => return cache_command::clear(),
-        Request::CaBundle(args) => return ca_bundle_command::run(&args),
-        Request::Refresh(options) => return refresh_command::run(&options),
-    };
-    let target = Target {
-        hostname: &options.token.hostname,
-        port: options.token.port,
-        username: options.token.username.as_str(),
-        via: options.connect.via,
-    };
-    // Everything that can be wrong with the input is found before the
-    // credentials are looked up.
-    let ca_file = || ca_file(&options.connect, &options.token.hostname);
-    let plan = match options.action {
-        Action::Print(output) => {
-            // Only the formats that tell a client how to connect need the
-            // CA file: the bare token's start-up stays free of file writes.
-            let ca = match output {
-                Output::Env(_) | Output::Uri(_) => Some(ca_file()?),
-                _ => None,
-            };
-            Plan::Print(output, ca)
-        }
-        Action::Exec(exec_options) => Plan::Exec(exec::plan(
-            &exec_options,
-            &options.connect,
-            &target,
-            |k| std::env::var_os(k),
-            exec::mysql_family,
-            ca_file,
-        )?),
-    };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(Failure::runtime)?;
-    let made = runtime.block_on(generate(&options.token))?;
-    drop(runtime);
-    match plan {
-        Plan::Print(output, ca) => {
-            let issued = Issued {
-                token: &made.token,
-                hostname: target.hostname,
-                port: target.port,
-                username: target.username,
-                region: &made.region,
-                expires_at: made.expires_at,
-                credential_expiration: made.credential_expiration,
-                ca_file: ca.as_deref(),
-                via: target.via,
-            };
-            write_stdout(
-                &format::render(output, &issued, SystemTime::now()),
-                "the token",
-            )
-            .map(|()| ExitCode::Success)
-        }
-        Plan::Exec(launch) => {
-            if options.token.debug {
-                eprintln!(
-                    "rds-auth-token: debug: running {:?} with arguments {:?} and {}{}",
-                    launch.program,
-                    launch.args,
-                    launch.env_names().join(", "),
-                    if launch.option_file.is_some() {
-                        ", and an option file (user, password, host, port, TLS) read through a pipe"
-                    } else {
-                        ""
-                    }
-                );
-            }
-            Err(exec::run(launch.with_token(made.token.as_str())))
-        }
-    }
+/// The flags every token kind shares, checked: where the region and
+/// credentials come from, and `--debug`.
+#[derive(Debug)]
+pub struct Signing {
+    /// `--region`.
+    pub region: Option<String>,
+    /// `--profile`.
+    pub profile: Option<String>,
+    /// `--debug`.
+    pub debug: bool,
+    /// How credentials are fetched: the AWS CLI's global options.
+    pub chain: ChainSettings,
 }
 
-/// What happens to the token once it is made.
-enum Plan {
-    Print(Output, Option<PathBuf>),
-    Exec(Launch),
-}
-
-/// The CA file clients verify the server with: `--ssl-ca`, else the bundle
-/// for `hostname` (the Amazon roots for RDS Proxy), written to its private
-/// file in the cache folder.
-pub fn ca_file(connect: &ConnectOptions, hostname: &str) -> Result<PathBuf, Failure> {
-    if let Some(path) = &connect.ssl_ca {
-        return Ok(path.clone());
-    }
-    let folder = tls::cache_folder(|k| std::env::var_os(k)).map_err(Failure::runtime)?;
-    tls::install(Bundle::for_hostname(hostname), &folder).map_err(Failure::runtime)
+/// What a kind's endpoint name says about the region.
+#[allow(dead_code)] // the other kinds' commands arrive next
+#[derive(Debug, Clone, Copy)]
+pub enum HostRegion<'a> {
+    /// An RDS or Aurora endpoint name (`--hostname`).
+    Rds(&'a str),
+    /// An Aurora DSQL endpoint name, `<id>.dsql.<region>.on.aws`.
+    Dsql(&'a str),
+    /// A cache or cluster name, which names no region.
+    Unnamed,
 }
 
 /// A token and what it was made with.
@@ -155,41 +51,39 @@ pub struct Made {
     pub credential_expiration: Option<SystemTime>,
 }
 
-/// Finds the region and credentials and makes a token.
-pub async fn generate(options: &TokenOptions) -> Result<Made, Failure> {
+/// Finds the region and credentials, cuts the `asked` validity to the
+/// credentials' own, and signs what `build` makes of the region and that
+/// validity.
+///
+/// # Errors
+/// A usage failure when no region can be found or `build` refuses its
+/// inputs; a runtime failure when no credentials can be found, or they are
+/// about to expire.
+pub async fn generate<K: Presignable>(
+    signing: &Signing,
+    host: HostRegion<'_>,
+    asked: u64,
+    build: impl Fn(&str, u64) -> Result<K, rds_auth_token::Error>,
+) -> Result<Made, Failure> {
     let debug = |message: std::fmt::Arguments| {
-        if options.debug {
+        if signing.debug {
             eprintln!("rds-auth-token: debug: {message}");
         }
     };
-    let profiles = Profiles::load(options.profile.as_deref())
+    let profiles = Profiles::load(signing.profile.as_deref())
         .await
         .map_err(Failure::runtime)?;
-    let region = region::resolve(
-        options.region.as_deref(),
-        |var| std::env::var(var).ok(),
-        profiles.region().map(|r| (profiles.selected(), r)),
-        &options.hostname,
-    )
-    .map_err(Failure::usage)?;
-    debug(format_args!(
-        "region {} (from {})",
-        region.name, region.source
-    ));
-    if let Some(host_region) = &region.hostname_disagrees {
-        eprintln!(
-            "rds-auth-token: warning: signing for {} (from {}), but the endpoint is in {host_region}; \
-             the database will refuse this token, pass --region {host_region}",
-            region.name, region.source
-        );
-    }
+    let (region, source) = resolve_region(signing, &profiles, host)?;
+    debug(format_args!("region {region} (from {source})"));
 
-    let mut resolved =
-        credentials::resolve(&profiles, &region.name, SystemTime::now(), &options.chain)
-            .await
-            .map_err(Failure::runtime)?;
+    let mut resolved = credentials::resolve(&profiles, &region, SystemTime::now(), &signing.chain)
+        .await
+        .map_err(Failure::runtime)?;
     let mut signed_at = SystemTime::now();
-    let mut lifetime = lifetime_with(&resolved, options, signed_at);
+    let lifetime_with = |resolved: &credentials::ResolvedCredentials, signed_at| {
+        TokenLifetime::new(asked, resolved.credentials().expiry(), signed_at)
+    };
+    let mut lifetime = lifetime_with(&resolved, signed_at);
     if matches!(lifetime, TokenLifetime::CredentialsExpiring { .. }) {
         // Too close to expiry to sign with: fetch them again, past any cache.
         debug(format_args!(
@@ -197,12 +91,12 @@ pub async fn generate(options: &TokenOptions) -> Result<Made, Failure> {
             resolved.source(),
             MIN_CREDENTIAL_LIFETIME.as_secs()
         ));
-        let fresh = options.chain.clone().no_cache(true);
-        resolved = credentials::resolve(&profiles, &region.name, SystemTime::now(), &fresh)
+        let fresh = signing.chain.clone().no_cache(true);
+        resolved = credentials::resolve(&profiles, &region, SystemTime::now(), &fresh)
             .await
             .map_err(Failure::runtime)?;
         signed_at = SystemTime::now();
-        lifetime = lifetime_with(&resolved, options, signed_at);
+        lifetime = lifetime_with(&resolved, signed_at);
     }
     let creds = resolved.credentials();
     debug(format_args!(
@@ -245,18 +139,11 @@ pub async fn generate(options: &TokenOptions) -> Result<Made, Failure> {
         }
     };
 
-    let config = AuthTokenConfig::builder()
-        .hostname(&options.hostname)
-        .port(options.port)
-        .username(options.username.as_str())
-        .region(&region.name)
-        .expires_in_secs(expires_in)
-        .build()
-        .map_err(Failure::usage)?;
-    let token = config
-        .generate(creds, signed_at)
+    let config = build(&region, expires_in).map_err(Failure::usage)?;
+    let token = TokenSigner::new()
+        .sign(&config, creds, signed_at)
         .map_err(Failure::runtime)?;
-    let expires_at = signed_at + std::time::Duration::from_secs(expires_in);
+    let expires_at = signed_at + Duration::from_secs(expires_in);
     debug(format_args!(
         "signed at {} for {expires_in} seconds, expires at {}",
         rfc3339(signed_at),
@@ -264,36 +151,106 @@ pub async fn generate(options: &TokenOptions) -> Result<Made, Failure> {
     ));
     Ok(Made {
         token,
-        region: region.name,
+        region,
         expires_at,
         credential_expiration: creds.expiry(),
     })
 }
 
-/// How long a token signed at `signed_at` with `resolved` may live.
-fn lifetime_with(
-    resolved: &credentials::ResolvedCredentials,
-    options: &TokenOptions,
-    signed_at: SystemTime,
-) -> TokenLifetime {
-    TokenLifetime::new(
-        options.expires_in.as_secs(),
-        resolved.credentials().expiry(),
-        signed_at,
-    )
+/// The signing region and where it came from, in words; warns when the
+/// endpoint name is in another region.
+fn resolve_region(
+    signing: &Signing,
+    profiles: &Profiles,
+    host: HostRegion<'_>,
+) -> Result<(String, String), Failure> {
+    let env = |var: &str| std::env::var(var).ok();
+    let profile = profiles.region().map(|r| (profiles.selected(), r));
+    let flag = signing.region.as_deref();
+    let (name, source, host_region) = match host {
+        HostRegion::Rds(hostname) => {
+            let region =
+                region::resolve(flag, env, profile, hostname).map_err(Failure::usage)?;
+            (
+                region.name,
+                region.source.to_string(),
+                region.hostname_disagrees,
+            )
+        }
+        HostRegion::Dsql(hostname) => {
+            let from_host = dsql_region_from_hostname(hostname);
+            match region::resolve(flag, env, profile, "") {
+                Ok(region) => (
+                    region.name.clone(),
+                    region.source.to_string(),
+                    from_host.filter(|h| *h != region.name).map(str::to_owned),
+                ),
+                Err(RegionError::Missing) => match from_host {
+                    Some(region) => (
+                        region.to_owned(),
+                        "the Aurora DSQL endpoint name in --hostname".to_owned(),
+                        None,
+                    ),
+                    None => {
+                        return Err(Failure::usage(anyhow::anyhow!(
+                            "no region: --hostname '{hostname}' is not an Aurora DSQL endpoint (<id>.dsql.<region>.on.aws), so it names no region; pass --region, set AWS_REGION, or set region in the profile"
+                        )))
+                    }
+                },
+                Err(err) => return Err(Failure::usage(err)),
+            }
+        }
+        HostRegion::Unnamed => match region::resolve(flag, env, profile, "") {
+            Ok(region) => (region.name, region.source.to_string(), None),
+            Err(RegionError::Missing) => {
+                return Err(Failure::usage(anyhow::anyhow!(
+                    "no region: a cache or cluster name carries none; pass --region, set AWS_REGION, or set region in the profile"
+                )))
+            }
+            Err(err) => return Err(Failure::usage(err)),
+        },
+    };
+    if let Some(host_region) = &host_region {
+        eprintln!(
+            "rds-auth-token: warning: signing for {name} (from {source}), but the endpoint is in {host_region}; \
+             the database will refuse this token, pass --region {host_region}"
+        );
+    }
+    Ok((name, source))
 }
 
-/// Writes the output in one write. A closed stdout (`| true`) is not an
-/// error: whoever wanted the token has gone.
-pub fn write_stdout(text: &str, what: &str) -> Result<(), Failure> {
-    let mut stdout = io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
-        Err(err) if err.kind() != io::ErrorKind::BrokenPipe => Err(Failure::runtime(
-            anyhow::Error::new(err).context(format!("could not write {what} to stdout")),
-        )),
-        _ => Ok(()),
-    }
+/// Runs `future` on a single-threaded runtime, dropped before returning.
+///
+/// # Errors
+/// A runtime failure when the runtime cannot start, and `future`'s.
+pub fn block_on<T>(
+    future: impl std::future::Future<Output = Result<T, Failure>>,
+) -> Result<T, Failure> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(Failure::runtime)?;
+    runtime.block_on(future)
+}
+
+/// Makes an RDS or Aurora token for `token`.
+///
+/// # Errors
+/// As [`generate`].
+pub async fn rds_token(token: &TokenOptions) -> Result<Made, Failure> {
+    generate(
+        &token.signing,
+        HostRegion::Rds(&token.hostname),
+        token.expires_in.as_secs(),
+        |region, expires_in| {
+            AuthTokenConfig::builder()
+                .hostname(&token.hostname)
+                .port(token.port)
+                .username(token.username.as_str())
+                .region(region)
+                .expires_in_secs(expires_in)
+                .build()
+        },
+    )
+    .await
 }
