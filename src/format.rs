@@ -1,4 +1,5 @@
-//! How a token is printed: `--format token|json|env|pgpass|uri`.
+//! How a token is printed: `--format token|json|env|pgpass|uri` for RDS,
+//! and the pieces the other kinds' formats are made of.
 
 use std::fmt::Write as _;
 use std::time::SystemTime;
@@ -221,6 +222,88 @@ pub fn render(output: Output, issued: &Issued, now: SystemTime) -> String {
             userinfo_encode(&mut out, &ca);
         }
     }
+    out.push('\n');
+    out
+}
+
+/// Any kind's token and when it expires, for the other kinds' formats.
+#[derive(Debug)]
+pub struct Printed<'a> {
+    pub token: &'a str,
+    pub region: &'a str,
+    pub expires_at: SystemTime,
+    /// When the credentials that signed the token expire, if they do.
+    pub credential_expiration: Option<SystemTime>,
+}
+
+/// The bare token and a newline.
+pub fn bare(printed: &Printed) -> String {
+    format!("{}\n", printed.token)
+}
+
+/// One JSON object and a newline: the token, then `fields` (strings), the
+/// region, the expiration (RFC 3339 UTC), the seconds left at `now`, and
+/// when the credentials expire (or null).
+pub fn json(printed: &Printed, fields: &[(&str, &str)], now: SystemTime) -> String {
+    let mut out = String::with_capacity(printed.token.len() * 2);
+    out.push_str("{\"token\":");
+    push_string(&mut out, printed.token);
+    for (name, value) in fields {
+        out.push(',');
+        push_string(&mut out, name);
+        out.push(':');
+        push_string(&mut out, value);
+    }
+    out.push_str(",\"region\":");
+    push_string(&mut out, printed.region);
+    out.push_str(",\"expiration\":");
+    push_string(&mut out, &rfc3339(printed.expires_at));
+    let left = printed
+        .expires_at
+        .duration_since(now)
+        .map_or(0, |d| d.as_secs());
+    let _ = write!(out, ",\"expires_in\":{left},\"credential_expiration\":");
+    match printed.credential_expiration {
+        Some(at) => push_string(&mut out, &rfc3339(at)),
+        None => out.push_str("null"),
+    }
+    out.push_str("}\n");
+    out
+}
+
+/// Shell `export NAME='value'` lines, one a variable, ending in a newline.
+pub fn exports(vars: &[(&str, String)]) -> String {
+    let mut out = String::new();
+    for (name, value) in vars {
+        let _ = write!(out, "export {name}=");
+        shell_quote(&mut out, value);
+        out.push('\n');
+    }
+    out
+}
+
+/// A `postgresql://` URI with the token as the password and the server's
+/// certificate verified against `ca`, and a newline.
+pub fn postgres_uri(
+    host: &str,
+    port: u16,
+    user: &str,
+    token: &str,
+    database: &str,
+    ca: Option<&Path>,
+) -> String {
+    let mut out = String::from("postgresql://");
+    userinfo_encode(&mut out, user);
+    out.push(':');
+    userinfo_encode(&mut out, token);
+    let _ = write!(out, "@{host}:{port}/");
+    userinfo_encode(&mut out, database);
+    out.push_str("?sslmode=verify-full&sslrootcert=");
+    userinfo_encode(
+        &mut out,
+        &ca.map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+    );
     out.push('\n');
     out
 }

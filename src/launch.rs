@@ -253,6 +253,56 @@ pub fn plan(
     Ok(launch)
 }
 
+/// The Valkey and Redis OSS clients whose flags this tool knows.
+const CACHE_CLIENTS: [&str; 2] = ["redis-cli", "valkey-cli"];
+
+/// Where a Valkey or Redis OSS client connects and as whom.
+pub struct CacheTarget<'a> {
+    pub host: &'a str,
+    pub port: u16,
+    /// The user id, which is also the user name sent with AUTH.
+    pub user: &'a str,
+    /// The CA file the server's certificate is checked against.
+    pub ca_file: &'a Path,
+}
+
+/// Works out an ElastiCache or MemoryDB client's arguments: `redis-cli` and
+/// `valkey-cli` get `-h`, `-p`, `--tls`, `--cacert` and `--user` ahead of
+/// the user's own arguments, and read the token from `REDISCLI_AUTH`; any
+/// other program gets `REDISCLI_AUTH` alone. The token is never an
+/// argument.
+pub fn plan_cache_client(client: &[OsString], target: &CacheTarget) -> Launch {
+    let (program, user_args) = client.split_first().expect("clap requires a client");
+    let known = Path::new(program)
+        .file_name()
+        .and_then(OsStr::to_str)
+        .is_some_and(|name| CACHE_CLIENTS.contains(&name));
+    let mut args: Vec<OsString> = Vec::new();
+    if known {
+        args.extend(
+            [
+                "-h",
+                target.host,
+                "-p",
+                &target.port.to_string(),
+                "--tls",
+                "--cacert",
+            ]
+            .map(OsString::from),
+        );
+        args.push(target.ca_file.as_os_str().to_owned());
+        args.extend(["--user", target.user].map(OsString::from));
+    }
+    args.extend(user_args.iter().cloned());
+    Launch {
+        program: program.clone(),
+        args,
+        env: Vec::new(),
+        token_vars: vec!["REDISCLI_AUTH".into()],
+        option_file: None,
+    }
+}
+
 /// Tells MariaDB's clients from MySQL's: by name, else by what
 /// `PROGRAM --version` says (Debian's `mysql` is MariaDB's).
 pub fn mysql_family(program: &OsStr) -> MysqlFamily {
@@ -569,6 +619,41 @@ mod tests {
             );
             assert_eq!(env_of(&launch, "DB_TOKEN").as_deref(), Some("TOKEN"));
         }
+    }
+
+    #[test]
+    fn gives_redis_and_valkey_clients_tls_the_user_and_the_token_in_rediscli_auth() {
+        let target = CacheTarget {
+            host: "master.c.abc.use1.cache.amazonaws.com",
+            port: 6380,
+            user: "iam-user",
+            ca_file: Path::new("/ca.pem"),
+        };
+        for program in ["redis-cli", "/usr/bin/valkey-cli"] {
+            let client = [program, "PING"].map(OsString::from);
+            let launch = plan_cache_client(&client, &target).with_token("TOKEN");
+            assert_eq!(
+                launch.args,
+                [
+                    "-h",
+                    "master.c.abc.use1.cache.amazonaws.com",
+                    "-p",
+                    "6380",
+                    "--tls",
+                    "--cacert",
+                    "/ca.pem",
+                    "--user",
+                    "iam-user",
+                    "PING"
+                ]
+            );
+            assert_eq!(env_of(&launch, "REDISCLI_AUTH").as_deref(), Some("TOKEN"));
+            assert!(!format!("{launch:?}").contains("TOKEN"));
+        }
+        let other = plan_cache_client(&["python3", "app.py"].map(OsString::from), &target)
+            .with_token("TOKEN");
+        assert_eq!(other.args, ["app.py"]);
+        assert_eq!(env_of(&other, "REDISCLI_AUTH").as_deref(), Some("TOKEN"));
     }
 
     #[test]

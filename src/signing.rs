@@ -31,7 +31,6 @@ pub struct Signing {
 }
 
 /// What a kind's endpoint name says about the region.
-#[allow(dead_code)] // the other kinds' commands arrive next
 #[derive(Debug, Clone, Copy)]
 pub enum HostRegion<'a> {
     /// An RDS or Aurora endpoint name (`--hostname`).

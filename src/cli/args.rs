@@ -183,3 +183,59 @@ pub enum AwsBinaryFormat {
     Base64,
     RawInBase64Out,
 }
+
+/// Where the region and credentials come from, for the Aurora DSQL,
+/// ElastiCache and MemoryDB commands (the RDS command's are in [`TokenArgs`]).
+#[derive(Debug, Args)]
+pub struct SigningArgs {
+    /// The region to sign for [default: AWS_REGION, AWS_DEFAULT_REGION, the
+    /// profile's region, or, for Aurora DSQL, the region in the endpoint
+    /// name].
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<OsString>,
+
+    /// The profile in the shared AWS config and credentials files
+    /// [default: AWS_PROFILE, else "default"].
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<OsString>,
+
+    /// Trace on stderr where the credentials and region came from, and the
+    /// signing time and expiry. Never prints secrets or the token.
+    #[arg(long)]
+    pub debug: bool,
+}
+
+/// What an ElastiCache or MemoryDB token is made for: the IAM-enabled user.
+#[derive(Debug, Args)]
+pub struct CacheUserArgs {
+    /// The IAM-enabled user's id (1 to 40 letters, digits and hyphens). It
+    /// must also be the user's name, the one the client sends with AUTH
+    /// (`--user`): AWS checks the token against the name it is sent with.
+    #[arg(long, value_name = "USER_ID", required = true)]
+    pub user_id: Option<OsString>,
+
+    /// How long the token is valid, in seconds: 1 to 900 (the most
+    /// ElastiCache and MemoryDB accept).
+    #[arg(long, value_name = "SECONDS", default_value = "900")]
+    pub expires_in: OsString,
+}
+
+/// Where a Valkey or Redis OSS client connects, and how it checks the server.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Connection")]
+pub struct CacheConnectArgs {
+    /// The endpoint to connect to, HOST or HOST:PORT [default port: 6379],
+    /// e.g. the cache's configuration or primary endpoint
+    /// (master.my-cache.abc123.use1.cache.amazonaws.com:6379), or a tunnel's
+    /// 127.0.0.1:16379. A cache name is not a host name, so this is
+    /// separate from it.
+    #[arg(long, value_name = "HOST:PORT", required = true)]
+    pub endpoint: Option<OsString>,
+
+    /// A PEM file of CA certificates to trust for the server's certificate,
+    /// handed to the client as --cacert, instead of the Amazon Trust Services
+    /// roots this tool carries (`rds-auth-token ca-bundle --rds-proxy`),
+    /// which ElastiCache and MemoryDB certificates chain to.
+    #[arg(long, value_name = "FILE")]
+    pub ssl_ca: Option<OsString>,
+}

@@ -5,8 +5,12 @@
 pub mod args;
 mod ca_bundle;
 mod cache;
+mod cache_kinds;
+mod dsql;
+mod elasticache;
 pub mod exec;
 mod inspect;
+mod memorydb;
 pub mod options;
 mod refresh;
 mod token;
@@ -126,6 +130,32 @@ pub enum Command {
     ///
     /// Example: rds-auth-token refresh --hostname H --port 5432 --username U --file ~/.pgpass
     Refresh(refresh::RefreshArgs),
+
+    /// Make an Aurora DSQL token (see `rds-auth-token dsql --help`).
+    ///
+    /// As `aws dsql generate-db-connect-auth-token` (or, with --admin,
+    /// generate-db-connect-admin-auth-token), and `dsql exec` runs psql with
+    /// it. The region comes from --region, AWS_REGION, AWS_DEFAULT_REGION,
+    /// the profile, or the endpoint name <id>.dsql.<region>.on.aws.
+    ///
+    /// Example: rds-auth-token dsql --hostname abcdefghijklmnopqrst.dsql.us-east-1.on.aws --admin
+    Dsql(dsql::DsqlArgs),
+
+    /// Make an ElastiCache (Valkey or Redis OSS) IAM token.
+    ///
+    /// Send it with the user id as the user name (AUTH USER_ID TOKEN);
+    /// `elasticache exec` runs redis-cli or valkey-cli with it.
+    ///
+    /// Example: rds-auth-token elasticache --cache-name my-cache --user-id iam-user-01 --region us-east-1
+    Elasticache(elasticache::ElastiCacheArgs),
+
+    /// Make a MemoryDB IAM token.
+    ///
+    /// Send it with the user id as the user name (AUTH USER_ID TOKEN);
+    /// `memorydb exec` runs redis-cli or valkey-cli with it.
+    ///
+    /// Example: rds-auth-token memorydb --cluster-name my-cluster --user-id iam-user-01 --region us-east-1
+    Memorydb(memorydb::MemoryDbArgs),
 }
 
 /// Runs the program on `args` (the first one is the program name), and
@@ -162,6 +192,9 @@ where
         Some(Command::Cache(args)) => cache::run(&args),
         Some(Command::CaBundle(args)) => ca_bundle::run(&args),
         Some(Command::Refresh(args)) => refresh::run(args, chain()?),
+        Some(Command::Dsql(args)) => dsql::run(args, chain()?),
+        Some(Command::Elasticache(args)) => elasticache::run(args, chain()?),
+        Some(Command::Memorydb(args)) => memorydb::run(args, chain()?),
     }
 }
 

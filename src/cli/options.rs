@@ -13,7 +13,7 @@ use rds_auth_token::endpoint::validate_hostname;
 use rds_auth_token::tls::{self, Bundle};
 use rds_auth_token::{region, ExpiresIn, Username};
 
-use crate::cli::args::{ConnectArgs, GlobalArgs, TokenArgs};
+use crate::cli::args::{ConnectArgs, GlobalArgs, SigningArgs, TokenArgs};
 use crate::failure::Failure;
 use crate::signing::Signing;
 
@@ -158,6 +158,83 @@ impl TokenOptions {
     }
 }
 
+/// A cache client's `--endpoint`: where it connects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// A DNS name or an IP address (without brackets).
+    pub host: String,
+    pub port: u16,
+}
+
+/// The port Valkey and Redis OSS listen on unless told otherwise.
+pub const CACHE_PORT: u16 = 6379;
+
+/// `--endpoint HOST[:PORT]` (`[IPv6]:PORT` for an IPv6 address).
+///
+/// # Errors
+/// A one-line message that names the flag and the fix.
+pub fn endpoint(value: &OsStr) -> Result<Endpoint> {
+    let value = utf8("--endpoint", value)?;
+    let fail = |why: &str| {
+        anyhow!(
+            "--endpoint {value:?} {why}; pass HOST or HOST:PORT, e.g. master.my-cache.abc123.use1.cache.amazonaws.com:6379"
+        )
+    };
+    let (host, port) = if let Some(rest) = value.strip_prefix('[') {
+        let (ip, port) = rest
+            .split_once(']')
+            .ok_or_else(|| fail("has no closing ']'"))?;
+        (ip, port.strip_prefix(':'))
+    } else if value.matches(':').count() > 1 {
+        return Err(fail(
+            "has more than one ':' (write an IPv6 address as [ADDRESS]:PORT)",
+        ));
+    } else {
+        match value.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (value.as_str(), None),
+        }
+    };
+    let port = match port {
+        None => CACHE_PORT,
+        Some(port) => match port.parse::<u16>() {
+            Ok(port) if port > 0 => port,
+            _ => return Err(fail("has no port from 1 to 65535")),
+        },
+    };
+    let ok = !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b':'));
+    if !ok || (host.contains(':') && host.parse::<IpAddr>().is_err()) {
+        return Err(fail("is not a host name or IP address"));
+    }
+    Ok(Endpoint {
+        host: host.to_owned(),
+        port,
+    })
+}
+
+/// `--expires-in` for a kind whose tokens live at most `max` seconds.
+///
+/// # Errors
+/// A one-line message that names the flag and the range.
+pub fn expires_in(value: &OsStr, max: u64, service: &str) -> Result<u64> {
+    let value = utf8("--expires-in", value)?;
+    match value.parse::<u64>() {
+        Ok(0) => Err(anyhow!(
+            "--expires-in 0 makes a token that has already expired; pass 1 to {max} seconds"
+        )),
+        Ok(secs) if secs > max => Err(anyhow!(
+            "--expires-in {secs} is above {max} seconds, the longest {service} accepts; pass at most {max}"
+        )),
+        Ok(secs) => Ok(secs),
+        Err(_) => Err(anyhow!(
+            "--expires-in {value:?} is not a number of seconds; pass 1 to {max}"
+        )),
+    }
+}
+
 /// `--region`, `--profile` and `--debug`, as every token kind takes them.
 ///
 /// # Errors
@@ -174,6 +251,21 @@ pub fn signing(
         debug,
         chain,
     })
+}
+
+impl Signing {
+    /// Checks the other kinds' `--region`, `--profile` and `--debug`.
+    ///
+    /// # Errors
+    /// A one-line message that names the flag and the fix.
+    pub fn from_args(args: SigningArgs, chain: ChainSettings) -> Result<Signing> {
+        signing(
+            args.region.as_deref(),
+            args.profile.as_deref(),
+            args.debug,
+            chain,
+        )
+    }
 }
 
 /// `--hostname`: UTF-8, a DNS name without scheme, port or path.
