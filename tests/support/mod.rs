@@ -17,6 +17,8 @@ pub mod netns;
 pub mod pgbouncer;
 pub mod proxy;
 #[cfg(unix)]
+pub mod redis;
+#[cfg(unix)]
 pub mod servers;
 pub mod tls;
 
