@@ -341,3 +341,44 @@ fn exec_gives_psql_the_libpq_variables_the_token_and_the_amazon_roots_never_in_a
         .fails_with(2)
         .stderr_contains("PGSSLMODE=prefer can send the token in clear text");
 }
+
+#[test]
+fn takes_the_profile_and_the_aws_cli_global_options_as_the_rds_command_does() {
+    let env = TestEnv::new();
+    env.write(
+        ".aws/credentials",
+        &format!(
+            "[dsql]\naws_access_key_id = AKIAPROFILEDSQL00001\naws_secret_access_key = {}\n",
+            support::SECRET_KEY
+        ),
+    );
+    env.write(".aws/config", "[profile dsql]\nregion = eu-west-1\n");
+    let token = env
+        .run([
+            "dsql",
+            "--hostname",
+            HOST,
+            "--profile",
+            "dsql",
+            "--output",
+            "json",
+            "--no-cli-pager",
+        ])
+        .token();
+    assert_eq!(token.access_key(), "AKIAPROFILEDSQL00001");
+    // The profile's region comes before the endpoint name's, as for RDS.
+    assert_eq!(token.region(), "eu-west-1");
+    env.run([
+        "dsql",
+        "--hostname",
+        HOST,
+        "--profile",
+        "dsql",
+        "--no-verify-ssl",
+    ])
+    .fails_with(2)
+    .stderr_contains("--no-verify-ssl is refused");
+    env.run(["dsql", "--hostname", HOST, "--profile", ""])
+        .fails_with(2)
+        .stderr_is("rds-auth-token: error: --profile is empty; pass a profile name from ~/.aws/config, or leave the flag out\n");
+}

@@ -184,7 +184,16 @@ pub fn endpoint(value: &OsStr) -> Result<Endpoint> {
         let (ip, port) = rest
             .split_once(']')
             .ok_or_else(|| fail("has no closing ']'"))?;
-        (ip, port.strip_prefix(':'))
+        match port {
+            "" => (ip, None),
+            port => (
+                ip,
+                Some(
+                    port.strip_prefix(':')
+                        .ok_or_else(|| fail("has text after ']' that is not ':PORT'"))?,
+                ),
+            ),
+        }
     } else if value.matches(':').count() > 1 {
         return Err(fail(
             "has more than one ':' (write an IPv6 address as [ADDRESS]:PORT)",
@@ -421,4 +430,33 @@ fn parse_expires_in(value: &str) -> Result<ExpiresIn> {
         .parse::<u64>()
         .map_err(|_| anyhow!("--expires-in {value:?} is not a number of seconds; pass 1 to 900"))?;
     Ok(ExpiresIn::from_secs(secs)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_an_endpoint_as_host_and_port_with_6379_by_default() {
+        let endpoint = |v: &str| endpoint(OsStr::new(v)).map_err(|e| e.to_string());
+        let at = |host: &str, port| Endpoint {
+            host: host.to_owned(),
+            port,
+        };
+        assert_eq!(
+            endpoint("cache.example.com"),
+            Ok(at("cache.example.com", 6379))
+        );
+        assert_eq!(endpoint("127.0.0.1:16379"), Ok(at("127.0.0.1", 16379)));
+        assert_eq!(endpoint("[::1]:6380"), Ok(at("::1", 6380)));
+        assert_eq!(endpoint("[::1]"), Ok(at("::1", 6379)));
+        for bad in [
+            "", ":6379", "h:", "h:x", "::1:6379", "h/x:1", "[::1", "[::1]x",
+        ] {
+            assert!(
+                endpoint(bad).unwrap_err().starts_with("--endpoint "),
+                "{bad}"
+            );
+        }
+    }
 }
