@@ -1,4 +1,5 @@
-//! How a token is printed: `--format token|json|env|pgpass|uri`.
+//! How a token is printed: `--format token|json|env|pgpass|uri` for RDS,
+//! and the pieces the other kinds' formats are made of.
 
 use std::fmt::Write as _;
 use std::time::SystemTime;
@@ -6,10 +7,11 @@ use std::time::SystemTime;
 use std::path::Path;
 
 use clap::ValueEnum;
+use rds_auth_token::json::push_string;
 use rds_auth_token::{rfc3339, AuthToken};
 
+use crate::cli::options::Via;
 use crate::engine::Engine;
-use crate::options::Via;
 
 /// The output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -116,18 +118,18 @@ pub fn render(output: Output, issued: &Issued, now: SystemTime) -> String {
                 .duration_since(now)
                 .map_or(0, |d| d.as_secs());
             out.push_str("{\"token\":");
-            json_string(&mut out, token);
+            push_string(&mut out, token);
             out.push_str(",\"hostname\":");
-            json_string(&mut out, issued.hostname);
+            push_string(&mut out, issued.hostname);
             let _ = write!(out, ",\"port\":{},\"username\":", issued.port);
-            json_string(&mut out, issued.username);
+            push_string(&mut out, issued.username);
             out.push_str(",\"region\":");
-            json_string(&mut out, issued.region);
+            push_string(&mut out, issued.region);
             out.push_str(",\"expiration\":");
-            json_string(&mut out, &rfc3339(issued.expires_at));
+            push_string(&mut out, &rfc3339(issued.expires_at));
             let _ = write!(out, ",\"expires_in\":{left},\"credential_expiration\":");
             match issued.credential_expiration {
-                Some(at) => json_string(&mut out, &rfc3339(at)),
+                Some(at) => push_string(&mut out, &rfc3339(at)),
                 None => out.push_str("null"),
             }
             out.push('}');
@@ -224,23 +226,86 @@ pub fn render(output: Output, issued: &Issued, now: SystemTime) -> String {
     out
 }
 
-/// A JSON string literal.
-fn json_string(out: &mut String, value: &str) {
-    out.push('"');
-    for c in value.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' || c == '\u{2028}' || c == '\u{2029}' => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
+/// Any kind's token and when it expires, for the other kinds' formats.
+#[derive(Debug)]
+pub struct Printed<'a> {
+    pub token: &'a str,
+    pub region: &'a str,
+    pub expires_at: SystemTime,
+    /// When the credentials that signed the token expire, if they do.
+    pub credential_expiration: Option<SystemTime>,
+}
+
+/// The bare token and a newline.
+pub fn bare(printed: &Printed) -> String {
+    format!("{}\n", printed.token)
+}
+
+/// One JSON object and a newline: the token, then `fields` (strings), the
+/// region, the expiration (RFC 3339 UTC), the seconds left at `now`, and
+/// when the credentials expire (or null).
+pub fn json(printed: &Printed, fields: &[(&str, &str)], now: SystemTime) -> String {
+    let mut out = String::with_capacity(printed.token.len() * 2);
+    out.push_str("{\"token\":");
+    push_string(&mut out, printed.token);
+    for (name, value) in fields {
+        out.push(',');
+        push_string(&mut out, name);
+        out.push(':');
+        push_string(&mut out, value);
     }
-    out.push('"');
+    out.push_str(",\"region\":");
+    push_string(&mut out, printed.region);
+    out.push_str(",\"expiration\":");
+    push_string(&mut out, &rfc3339(printed.expires_at));
+    let left = printed
+        .expires_at
+        .duration_since(now)
+        .map_or(0, |d| d.as_secs());
+    let _ = write!(out, ",\"expires_in\":{left},\"credential_expiration\":");
+    match printed.credential_expiration {
+        Some(at) => push_string(&mut out, &rfc3339(at)),
+        None => out.push_str("null"),
+    }
+    out.push_str("}\n");
+    out
+}
+
+/// Shell `export NAME='value'` lines, one a variable, ending in a newline.
+pub fn exports(vars: &[(&str, String)]) -> String {
+    let mut out = String::new();
+    for (name, value) in vars {
+        let _ = write!(out, "export {name}=");
+        shell_quote(&mut out, value);
+        out.push('\n');
+    }
+    out
+}
+
+/// A `postgresql://` URI with the token as the password and the server's
+/// certificate verified against `ca`, and a newline.
+pub fn postgres_uri(
+    host: &str,
+    port: u16,
+    user: &str,
+    token: &str,
+    database: &str,
+    ca: Option<&Path>,
+) -> String {
+    let mut out = String::from("postgresql://");
+    userinfo_encode(&mut out, user);
+    out.push(':');
+    userinfo_encode(&mut out, token);
+    let _ = write!(out, "@{host}:{port}/");
+    userinfo_encode(&mut out, database);
+    out.push_str("?sslmode=verify-full&sslrootcert=");
+    userinfo_encode(
+        &mut out,
+        &ca.map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+    );
+    out.push('\n');
+    out
 }
 
 /// A POSIX shell word: single-quoted, with `'` written as `'\''`.
@@ -271,13 +336,6 @@ fn userinfo_encode(out: &mut String, value: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn escapes_json_control_characters_quotes_and_backslashes() {
-        let mut out = String::new();
-        json_string(&mut out, "a\"b\\c\nd\u{1}e\u{2028}é");
-        assert_eq!(out, r#""a\"b\\c\nd\u0001e\u2028é""#);
-    }
 
     #[test]
     fn quotes_single_quotes_for_the_shell() {

@@ -38,6 +38,7 @@ pub mod credentials;
 pub mod endpoint;
 mod error;
 pub mod inspect;
+pub mod json;
 mod lifetime;
 pub mod password_file;
 pub mod private_file;

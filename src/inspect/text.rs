@@ -9,21 +9,7 @@ pub(crate) const FIELD_MAX: usize = 256;
 /// The most characters of one value a finding's message shows.
 pub(crate) const MESSAGE_MAX: usize = 80;
 
-/// True for characters that are shown escaped: control characters, and the
-/// invisible ones that reorder or hide text on a terminal (bidirectional
-/// controls, zero-width characters, line and paragraph separators, the
-/// byte-order mark).
-pub(crate) fn needs_escape(c: char) -> bool {
-    c.is_control()
-        || matches!(
-            c,
-            '\u{061C}'
-                | '\u{200B}'..='\u{200F}'
-                | '\u{2028}'..='\u{202E}'
-                | '\u{2060}'..='\u{2069}'
-                | '\u{FEFF}'
-        )
-}
+pub(crate) use crate::json::{needs_escape, push_string as json_string};
 
 /// `value` in single quotes, with `'`, `\` and the characters of
 /// [`needs_escape`] escaped, cut after `max` characters with `...`.
@@ -77,27 +63,6 @@ fn push_escaped(out: &mut String, value: &str, max: usize, in_quotes: bool) {
     }
 }
 
-/// A JSON string literal with every character of [`needs_escape`] written as
-/// `\uXXXX`, so that the JSON is safe on a terminal too.
-pub(crate) fn json_string(out: &mut String, value: &str) {
-    out.push('"');
-    for c in value.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if needs_escape(c) => {
-                // Every such character is in the Basic Multilingual Plane.
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,12 +88,5 @@ mod tests {
         assert_eq!(field("jane doe"), "'jane doe'");
         assert_eq!(field(""), "''");
         assert_eq!(field("O'Brien"), r"'O\'Brien'");
-    }
-
-    #[test]
-    fn escapes_every_terminal_control_in_json() {
-        let mut out = String::new();
-        json_string(&mut out, "\"\\\n\u{1}\u{7f}\u{9b}\u{202e}é");
-        assert_eq!(out, r#""\"\\\n\u0001\u007f\u009b\u202eé""#);
     }
 }

@@ -42,7 +42,6 @@ pub struct MemoryDbTokenConfig {
     cluster_name: String,
     user_id: String,
     region: String,
-    /// [`MEMORYDB_EXPIRES_IN`] unless made [`unchecked`](Self::unchecked).
     expires_in: u64,
 }
 
@@ -84,6 +83,11 @@ impl MemoryDbTokenConfig {
         }
     }
 
+    /// How long the token is valid, in seconds.
+    pub fn expires_in_secs(&self) -> u64 {
+        self.expires_in
+    }
+
     /// Makes the token.
     ///
     /// # Errors
@@ -119,6 +123,7 @@ pub struct MemoryDbTokenConfigBuilder {
     cluster_name: Option<String>,
     user_id: Option<String>,
     region: Option<String>,
+    expires_in: Option<u64>,
 }
 
 impl MemoryDbTokenConfigBuilder {
@@ -140,6 +145,13 @@ impl MemoryDbTokenConfigBuilder {
         self
     }
 
+    /// How long the token is valid: 1 to 900 seconds, 900 when not set (a
+    /// shorter one ends a token with the credentials that sign it).
+    pub fn expires_in_secs(mut self, secs: u64) -> Self {
+        self.expires_in = Some(secs);
+        self
+    }
+
     /// Checks the fields and builds the config.
     ///
     /// # Errors
@@ -155,11 +167,22 @@ impl MemoryDbTokenConfigBuilder {
         names::check("--user-id", &user_id)?;
         let region = self.region.ok_or(Error::MissingField("region"))?;
         region::validate(&region)?;
+        let expires_in = match self.expires_in.unwrap_or(MEMORYDB_EXPIRES_IN) {
+            0 => return Err(Error::ExpiresInZero),
+            secs if secs > MEMORYDB_EXPIRES_IN => {
+                return Err(Error::ExpiresInAbove {
+                    secs,
+                    max: MEMORYDB_EXPIRES_IN,
+                    service: "MemoryDB",
+                })
+            }
+            secs => secs,
+        };
         Ok(MemoryDbTokenConfig {
             cluster_name: cluster_name.to_ascii_lowercase(),
             user_id,
             region,
-            expires_in: MEMORYDB_EXPIRES_IN,
+            expires_in,
         })
     }
 }
@@ -191,6 +214,37 @@ mod tests {
         assert_eq!(
             config.generate(&creds, at).unwrap().as_str(),
             "my-cluster/?Action=connect&User=iam-user-01&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20261122%2Fus-west-2%2Fmemorydb%2Faws4_request&X-Amz-Date=20261122T012107Z&X-Amz-Expires=900&X-Amz-SignedHeaders=host&X-Amz-Signature=b69962668e28db2911f3a502ad4b1cbcdf04557b4801e5981ebfc35fde84b790"
+        );
+    }
+
+    #[test]
+    fn takes_a_shorter_expiry_and_refuses_0_and_more_than_900() {
+        let builder = || {
+            MemoryDbTokenConfig::builder()
+                .cluster_name("c")
+                .user_id("u")
+                .region("us-east-1")
+        };
+        assert_eq!(builder().build().unwrap().expires_in_secs(), 900);
+        assert_eq!(
+            builder()
+                .expires_in_secs(60)
+                .build()
+                .unwrap()
+                .expires_in_secs(),
+            60
+        );
+        assert_eq!(
+            builder().expires_in_secs(0).build(),
+            Err(Error::ExpiresInZero)
+        );
+        assert_eq!(
+            builder()
+                .expires_in_secs(901)
+                .build()
+                .unwrap_err()
+                .to_string(),
+            "--expires-in 901 is above 900 seconds, the longest MemoryDB accepts; pass at most 900"
         );
     }
 

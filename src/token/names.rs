@@ -8,11 +8,12 @@ use crate::error::{Error, Shown};
 /// The longest name AWS gives a cache, cluster or user.
 const MAX_LEN: usize = 40;
 
-/// Checks `value` as the name `flag` takes.
+/// Checks `value` as the name `flag` takes (`--cache-name`,
+/// `--cluster-name`, `--user-id`): 1 to 40 letters, digits and hyphens.
 ///
 /// # Errors
 /// [`Error::InvalidName`], naming `flag`.
-pub(crate) fn check(flag: &'static str, value: &str) -> Result<(), Error> {
+pub fn check(flag: &'static str, value: &str) -> Result<(), Error> {
     if is_name(value) {
         Ok(())
     } else {

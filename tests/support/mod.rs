@@ -9,12 +9,15 @@
 
 pub mod faketime;
 pub mod http;
+pub mod kinds;
 pub mod moto;
 #[cfg(target_os = "linux")]
 pub mod netns;
 #[cfg(unix)]
 pub mod pgbouncer;
 pub mod proxy;
+#[cfg(unix)]
+pub mod redis;
 #[cfg(unix)]
 pub mod servers;
 pub mod tls;

@@ -115,6 +115,16 @@ impl TestCa {
         self.dir.path().join("ca.pem")
     }
 
+    /// The server certificate (for 127.0.0.1 and localhost), PEM.
+    pub fn server_cert(&self) -> PathBuf {
+        self.path("server.pem")
+    }
+
+    /// The server certificate's private key, PEM.
+    pub fn server_key(&self) -> PathBuf {
+        self.path("server.key")
+    }
+
     fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }

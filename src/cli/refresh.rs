@@ -13,13 +13,13 @@ use rds_auth_token::credentials::ChainSettings;
 use rds_auth_token::password_file::{update_pgpass, update_userlist, MysqlClient, MysqlOptionFile};
 use rds_auth_token::private_file::write_atomic;
 
-use crate::app::{ca_file, generate};
-use crate::cli::{ConnectArgs, TokenArgs};
+use crate::cli::args::{ConnectArgs, TokenArgs};
+use crate::cli::options::{ConnectOptions, TokenOptions};
 use crate::engine::Engine;
 use crate::exit_codes::ExitCode;
 use crate::failure::Failure;
 use crate::format::{self, Issued, Output};
-use crate::options::{ConnectOptions, TokenOptions};
+use crate::signing::{block_on, rds_token};
 
 /// The longest wait between two writes: a token lives 900 s at most, so a
 /// file written every 840 s always holds one with a minute left.
@@ -177,20 +177,18 @@ impl RefreshOptions {
     }
 }
 
-/// Writes the file now, then every `--every` seconds until SIGTERM or
+/// Checks the flags, then writes the file now, then every `--every` seconds until SIGTERM or
 /// SIGINT (status 0). A failed write leaves the last good file, logs one
 /// line and is retried after 1, 2, 4, ... seconds (at most a minute, and
 /// never later than the next write was due). With `--once`, one write.
 ///
 /// # Errors
-/// A failure of the first write that retrying cannot fix (a usage error),
+/// A usage failure for a flag that cannot work; a failure of the first
+/// write that retrying cannot fix (a usage error),
 /// or of the only write with `--once`.
-pub fn run(options: &RefreshOptions) -> Result<ExitCode, Failure> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(Failure::runtime)?;
-    runtime.block_on(refresh(options))
+pub fn run(args: RefreshArgs, chain: ChainSettings) -> Result<ExitCode, Failure> {
+    let options = RefreshOptions::from_args(args, chain).map_err(Failure::usage)?;
+    block_on(refresh(&options))
 }
 
 /// SIGTERM and SIGINT (Ctrl-C), caught from the start, so that one that
@@ -238,7 +236,7 @@ async fn refresh(options: &RefreshOptions) -> Result<ExitCode, Failure> {
     loop {
         let delay = match write_once(options).await {
             Ok(expires_at) => {
-                if options.token.debug {
+                if options.token.signing.debug {
                     eprintln!(
                         "rds-auth-token: debug: wrote {}, the token expires at {}",
                         options.file.display(),
@@ -296,7 +294,7 @@ fn existing(file: &std::path::Path) -> Result<String, Failure> {
 
 /// Makes a token and writes the file; returns when the token expires.
 async fn write_once(options: &RefreshOptions) -> Result<SystemTime, Failure> {
-    let made = generate(&options.token).await?;
+    let made = rds_token(&options.token).await?;
     let token = made.token.as_str();
     let via = options.connect.via;
     let port = via.map_or(options.token.port, |v| v.port);
@@ -309,7 +307,7 @@ async fn write_once(options: &RefreshOptions) -> Result<SystemTime, Failure> {
         Written::Userlist => update_userlist(&existing(&options.file)?, user, token),
         Written::Output(output) => {
             let ca = match output {
-                Output::Env(_) => Some(ca_file(&options.connect, host)?),
+                Output::Env(_) => Some(options.connect.ca_file(host)?),
                 _ => None,
             };
             let issued = Issued {
@@ -326,7 +324,7 @@ async fn write_once(options: &RefreshOptions) -> Result<SystemTime, Failure> {
             format::render(*output, &issued, SystemTime::now())
         }
         Written::Mycnf(client) => {
-            let ca = ca_file(&options.connect, host)?;
+            let ca = options.connect.ca_file(host)?;
             let connect_host = via.map_or_else(|| host.clone(), |v| v.ip.to_string());
             MysqlOptionFile {
                 client: *client,

@@ -1,4 +1,4 @@
-//! `rds-auth-token exec`: what a database client is run with, and running it.
+//! Launching a database client for `exec`: what it is run with, and running it.
 //!
 //! The token goes to libpq clients in `PGPASSWORD`, to MySQL and MariaDB
 //! clients in an option file read from a pipe (`--defaults-extra-file=/dev/fd/N`),
@@ -13,10 +13,20 @@ use std::process::Command;
 use anyhow::anyhow;
 use rds_auth_token::password_file::{MysqlClient, MysqlOptionFile};
 
+use crate::cli::options::{ConnectOptions, Via};
 use crate::engine::Engine;
 use crate::exit_codes::ExitCode;
 use crate::failure::Failure;
-use crate::options::{ConnectOptions, ExecOptions, Via};
+
+/// What `exec` was asked to run, checked.
+#[derive(Debug)]
+pub struct ExecOptions {
+    /// The program and its arguments; never empty.
+    pub client: Vec<OsString>,
+    pub engine: Option<Engine>,
+    pub env_var: Option<OsString>,
+    pub allow_insecure_tls_modes: bool,
+}
 
 /// libpq's `sslmode` values that may send the password without TLS.
 const CLEAR_TEXT_SSLMODES: [&str; 3] = ["disable", "allow", "prefer"];
@@ -241,6 +251,56 @@ pub fn plan(
     launch.token_vars = token_vars;
     launch.args.extend(user_args.iter().cloned());
     Ok(launch)
+}
+
+/// The Valkey and Redis OSS clients whose flags this tool knows.
+const CACHE_CLIENTS: [&str; 2] = ["redis-cli", "valkey-cli"];
+
+/// Where a Valkey or Redis OSS client connects and as whom.
+pub struct CacheTarget<'a> {
+    pub host: &'a str,
+    pub port: u16,
+    /// The user id, which is also the user name sent with AUTH.
+    pub user: &'a str,
+    /// The CA file the server's certificate is checked against.
+    pub ca_file: &'a Path,
+}
+
+/// Works out an ElastiCache or MemoryDB client's arguments: `redis-cli` and
+/// `valkey-cli` get `-h`, `-p`, `--tls`, `--cacert` and `--user` ahead of
+/// the user's own arguments, and read the token from `REDISCLI_AUTH`; any
+/// other program gets `REDISCLI_AUTH` alone. The token is never an
+/// argument.
+pub fn plan_cache_client(client: &[OsString], target: &CacheTarget) -> Launch {
+    let (program, user_args) = client.split_first().expect("clap requires a client");
+    let known = Path::new(program)
+        .file_name()
+        .and_then(OsStr::to_str)
+        .is_some_and(|name| CACHE_CLIENTS.contains(&name));
+    let mut args: Vec<OsString> = Vec::new();
+    if known {
+        args.extend(
+            [
+                "-h",
+                target.host,
+                "-p",
+                &target.port.to_string(),
+                "--tls",
+                "--cacert",
+            ]
+            .map(OsString::from),
+        );
+        args.push(target.ca_file.as_os_str().to_owned());
+        args.extend(["--user", target.user].map(OsString::from));
+    }
+    args.extend(user_args.iter().cloned());
+    Launch {
+        program: program.clone(),
+        args,
+        env: Vec::new(),
+        token_vars: vec!["REDISCLI_AUTH".into()],
+        option_file: None,
+    }
 }
 
 /// Tells MariaDB's clients from MySQL's: by name, else by what
@@ -559,6 +619,41 @@ mod tests {
             );
             assert_eq!(env_of(&launch, "DB_TOKEN").as_deref(), Some("TOKEN"));
         }
+    }
+
+    #[test]
+    fn gives_redis_and_valkey_clients_tls_the_user_and_the_token_in_rediscli_auth() {
+        let target = CacheTarget {
+            host: "master.c.abc.use1.cache.amazonaws.com",
+            port: 6380,
+            user: "iam-user",
+            ca_file: Path::new("/ca.pem"),
+        };
+        for program in ["redis-cli", "/usr/bin/valkey-cli"] {
+            let client = [program, "PING"].map(OsString::from);
+            let launch = plan_cache_client(&client, &target).with_token("TOKEN");
+            assert_eq!(
+                launch.args,
+                [
+                    "-h",
+                    "master.c.abc.use1.cache.amazonaws.com",
+                    "-p",
+                    "6380",
+                    "--tls",
+                    "--cacert",
+                    "/ca.pem",
+                    "--user",
+                    "iam-user",
+                    "PING"
+                ]
+            );
+            assert_eq!(env_of(&launch, "REDISCLI_AUTH").as_deref(), Some("TOKEN"));
+            assert!(!format!("{launch:?}").contains("TOKEN"));
+        }
+        let other = plan_cache_client(&["python3", "app.py"].map(OsString::from), &target)
+            .with_token("TOKEN");
+        assert_eq!(other.args, ["app.py"]);
+        assert_eq!(env_of(&other, "REDISCLI_AUTH").as_deref(), Some("TOKEN"));
     }
 
     #[test]

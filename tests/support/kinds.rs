@@ -1,0 +1,87 @@
+//! botocore's Aurora DSQL, ElastiCache and MemoryDB tokens
+//! (tests/reference/botocore_kinds.py) for inputs a test names, to compare
+//! with what the binary prints at the same frozen second.
+
+use std::io::Write as _;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use super::{ACCESS_KEY, SECRET_KEY};
+
+/// The second tests freeze the binary's clock at, as libfaketime takes it.
+pub const FROZEN_AT: &str = "2026-11-22 01:21:07";
+/// The same second as SigV4 writes it.
+pub const FROZEN_AMZ: &str = "20261122T012107Z";
+
+/// One token for botocore to make, with the test keys.
+#[derive(Debug, Clone)]
+pub struct KindCase<'a> {
+    /// `dsql`, `dsql-admin`, `elasticache` or `memorydb`.
+    pub kind: &'a str,
+    /// The DSQL host name, or the cache or cluster name.
+    pub name: &'a str,
+    pub user: &'a str,
+    pub serverless: bool,
+    pub region: &'a str,
+    pub expires_in: u64,
+    pub session_token: Option<&'a str>,
+}
+
+fn json_str(value: &str) -> String {
+    let mut out = String::from("\"");
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// botocore's tokens for `cases`, signed at [`FROZEN_AMZ`].
+#[track_caller]
+pub fn botocore_kind_tokens(cases: &[KindCase]) -> Vec<String> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/reference/botocore_kinds.py");
+    let input: String = cases
+        .iter()
+        .map(|c| {
+            format!(
+                "{{\"kind\":{},\"name\":{},\"user\":{},\"serverless\":{},\"region\":{},\"expires_in\":{},\"access_key\":{},\"secret_key\":{},\"session_token\":{},\"timestamp\":\"{FROZEN_AMZ}\"}}\n",
+                json_str(c.kind),
+                json_str(c.name),
+                json_str(c.user),
+                c.serverless,
+                json_str(c.region),
+                c.expires_in,
+                json_str(ACCESS_KEY),
+                json_str(SECRET_KEY),
+                c.session_token.map_or_else(|| "null".to_owned(), json_str),
+            )
+        })
+        .collect();
+    let mut child = Command::new("python3")
+        .arg(&script)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3 runs the botocore reference (scripts/test installs it)");
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+    let output = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    assert!(
+        output.status.success(),
+        "the botocore reference failed (it needs botocore 1.43.67 or later: pip install -r tests/requirements.txt):\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let tokens: Vec<String> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| l.trim().trim_matches('"').to_owned())
+        .collect();
+    assert_eq!(tokens.len(), cases.len(), "one token a case");
+    tokens
+}

@@ -1,0 +1,118 @@
+//! A real Redis server (Debian's `redis-server`) on a free 127.0.0.1 port,
+//! speaking TLS only with a test CA's certificate, with ACL users whose
+//! passwords the test sets (IAM tokens, standing in for ElastiCache's and
+//! MemoryDB's IAM check) and the default user switched off. It stops when
+//! dropped.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::tls::TestCa;
+
+/// How long the server may take to listen.
+const START_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// A running `redis-server`.
+pub struct Redis {
+    child: Child,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+/// `redis-server`, or a panic that names the package (scripts/test installs it).
+#[track_caller]
+fn server_program() -> PathBuf {
+    ["/usr/bin/redis-server", "/usr/local/bin/redis-server"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+        .unwrap_or_else(|| {
+            panic!(
+                "redis-server is missing: apt-get install redis-server (scripts/test installs it)"
+            )
+        })
+}
+
+/// The `redis-cli` the tests run on the real clock.
+#[track_caller]
+pub fn client_program() -> PathBuf {
+    ["/usr/bin/redis-cli", "/usr/local/bin/redis-cli"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+        .unwrap_or_else(|| {
+            panic!("redis-cli is missing: apt-get install redis-tools (scripts/test installs it)")
+        })
+}
+
+impl Redis {
+    /// Starts a TLS-only server with `ca`'s server certificate and an ACL
+    /// user for each `(name, password)`.
+    #[track_caller]
+    pub fn start(ca: &TestCa, users: &[(&str, &str)]) -> Redis {
+        let dir = tempfile::tempdir().expect("a folder for redis-server");
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let mut config = format!(
+            "bind 127.0.0.1\nport 0\ntls-port {port}\ntls-cert-file {}\ntls-key-file {}\n\
+             tls-ca-cert-file {}\ntls-auth-clients no\nsave \"\"\nappendonly no\ndir {}\n\
+             daemonize no\nlogfile {}\nuser default off\n",
+            ca.server_cert().display(),
+            ca.server_key().display(),
+            ca.ca_pem().display(),
+            dir.path().display(),
+            dir.path().join("redis.log").display(),
+        );
+        for (name, password) in users {
+            assert!(
+                !password.contains(char::is_whitespace),
+                "an ACL password has no white space"
+            );
+            config.push_str(&format!("user {name} on >{password} ~* &* +@all\n"));
+        }
+        let config_file = dir.path().join("redis.conf");
+        std::fs::write(&config_file, config).expect("redis.conf");
+        let child = Command::new(server_program())
+            .arg(&config_file)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server starts");
+        let mut redis = Redis { child, port, dir };
+        let deadline = Instant::now() + START_TIMEOUT;
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Ok(Some(status)) = redis.child.try_wait() {
+                panic!("redis-server exited with {status}:\n{}", redis.log());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "redis-server did not listen within {START_TIMEOUT:?}:\n{}",
+                redis.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        redis
+    }
+
+    /// The TLS port on 127.0.0.1.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The server's log, for failure messages.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("redis.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
