@@ -12,6 +12,7 @@ use crate::failure::Failure;
 use crate::stdout::write_stdout;
 
 #[derive(Debug, Args)]
+#[command(arg_required_else_help = false, subcommand_required = true)]
 pub struct CacheArgs {
     #[command(subcommand)]
     pub action: CacheAction,
