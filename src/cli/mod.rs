@@ -57,6 +57,47 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
+/// The token command alone: the root's flags and no subcommands. clap builds
+/// every subcommand's flags when it parses, so the token command, which
+/// every script runs and which has no subcommand, is parsed with this when
+/// the arguments allow (see [`parse`]).
+#[derive(Debug, Parser)]
+#[command(name = "rds-auth-token", max_term_width = 100)]
+struct TokenOnly {
+    #[command(flatten)]
+    root: token::TokenCommandArgs,
+
+    #[command(flatten)]
+    global: GlobalArgs,
+}
+
+/// Parses `args` as [`Cli`] does. A call that starts with a flag and asks
+/// for no help or version is the token command: it is parsed without the
+/// subcommand tree first, and anything that parse refuses goes through the
+/// whole tree, so errors and help are the whole tree's.
+fn parse(args: Vec<OsString>) -> Result<Cli, clap::Error> {
+    let token_only = args.get(1).is_some_and(|first| {
+        first
+            .to_str()
+            .is_some_and(|f| f.starts_with('-') && f != "--")
+    }) && !args.iter().skip(1).any(|a| {
+        matches!(
+            a.to_str(),
+            Some("-h" | "--help" | "-V" | "--version" | "--")
+        )
+    });
+    if token_only {
+        if let Ok(parsed) = TokenOnly::try_parse_from(&args) {
+            return Ok(Cli {
+                root: parsed.root,
+                global: parsed.global,
+                command: None,
+            });
+        }
+    }
+    Cli::try_parse_from(args)
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Make a fresh token and run a database client with it.
@@ -174,7 +215,8 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let cli = match Cli::try_parse_from(args) {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let cli = match parse(args) {
         Ok(cli) => cli,
         Err(err)
             if matches!(
@@ -211,6 +253,121 @@ mod tests {
     #[test]
     fn verify_cli() {
         Cli::command().debug_assert();
+        TokenOnly::command().debug_assert();
+    }
+
+    #[test]
+    fn parses_the_token_command_as_the_whole_tree_does() {
+        let cases: [&[&str]; 6] = [
+            &["--hostname", "h", "--port", "5432", "--username", "u"],
+            &[
+                "--hostname=h",
+                "--port=1",
+                "--username=-x y",
+                "--region",
+                "eu-west-1",
+            ],
+            &[
+                "--output",
+                "text",
+                "--hostname",
+                "h",
+                "--port",
+                "1",
+                "--username",
+                "u",
+                "--no-cache",
+            ],
+            &[
+                "--hostname",
+                "h",
+                "--port",
+                "1",
+                "--username",
+                "u",
+                "--format",
+                "json",
+                "--engine",
+                "mysql",
+            ],
+            &[
+                "--hostname",
+                "h",
+                "--port",
+                "1",
+                "--username",
+                "u",
+                "--profile",
+                "p",
+                "--debug",
+                "--expires-in",
+                "60",
+            ],
+            &[
+                "--ca-bundle",
+                "/x",
+                "--cli-read-timeout",
+                "3",
+                "--hostname",
+                "h",
+                "--port",
+                "1",
+                "--username",
+                "u",
+            ],
+        ];
+        for case in cases {
+            let args: Vec<OsString> = std::iter::once("rds-auth-token")
+                .chain(case.iter().copied())
+                .map(OsString::from)
+                .collect();
+            let whole = Cli::try_parse_from(&args).unwrap();
+            let fast = TokenOnly::try_parse_from(&args).unwrap();
+            assert_eq!(
+                format!("{:?}", fast.root),
+                format!("{:?}", whole.root),
+                "{case:?}"
+            );
+            assert_eq!(
+                format!("{:?}", fast.global),
+                format!("{:?}", whole.global),
+                "{case:?}"
+            );
+            assert!(whole.command.is_none());
+            assert_eq!(format!("{:?}", parse(args).unwrap()), format!("{whole:?}"));
+        }
+    }
+
+    #[test]
+    fn leaves_help_version_subcommands_and_errors_to_the_whole_tree() {
+        let err = |args: &[&str]| {
+            parse(args.iter().map(OsString::from).collect())
+                .unwrap_err()
+                .kind()
+        };
+        assert_eq!(
+            err(&["rds-auth-token", "--hostname", "h", "--help"]),
+            ErrorKind::DisplayHelp
+        );
+        assert_eq!(
+            err(&["rds-auth-token", "--version"]),
+            ErrorKind::DisplayVersion
+        );
+        // An error message names what the whole tree knows, such as a
+        // subcommand after the token flags.
+        let message = parse(
+            ["rds-auth-token", "--hostname", "h", "exec", "--port", "1"]
+                .iter()
+                .map(OsString::from)
+                .collect(),
+        )
+        .unwrap_err()
+        .to_string();
+        let whole =
+            Cli::try_parse_from(["rds-auth-token", "--hostname", "h", "exec", "--port", "1"])
+                .unwrap_err()
+                .to_string();
+        assert_eq!(message, whole);
     }
 
     #[test]
