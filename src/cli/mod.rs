@@ -71,31 +71,86 @@ struct TokenOnly {
     global: GlobalArgs,
 }
 
-/// Parses `args` as [`Cli`] does. A call that starts with a flag and asks
-/// for no help or version is the token command: it is parsed without the
-/// subcommand tree first, and anything that parse refuses goes through the
-/// whole tree, so errors and help are the whole tree's.
-fn parse(args: Vec<OsString>) -> Result<Cli, clap::Error> {
-    let token_only = args.get(1).is_some_and(|first| {
-        first
-            .to_str()
-            .is_some_and(|f| f.starts_with('-') && f != "--")
-    }) && !args.iter().skip(1).any(|a| {
+/// The other token kinds alone, as [`TokenOnly`] is the token command alone.
+#[derive(Debug, Parser)]
+#[command(name = "rds-auth-token", max_term_width = 100)]
+struct KindOnly {
+    #[command(flatten)]
+    global: GlobalArgs,
+
+    #[command(subcommand)]
+    command: KindCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum KindCommand {
+    Dsql(dsql::DsqlArgs),
+    Elasticache(elasticache::ElastiCacheArgs),
+    Memorydb(memorydb::MemoryDbArgs),
+}
+
+/// What the command line asks for, parsed.
+#[derive(Debug)]
+struct Invocation {
+    global: GlobalArgs,
+    action: Action,
+}
+
+#[derive(Debug)]
+enum Action {
+    /// The token command (no subcommand).
+    Token(token::TokenCommandArgs),
+    Command(Command),
+}
+
+impl From<Cli> for Invocation {
+    fn from(cli: Cli) -> Self {
+        Invocation {
+            global: cli.global,
+            action: match cli.command {
+                None => Action::Token(cli.root),
+                Some(command) => Action::Command(command),
+            },
+        }
+    }
+}
+
+/// Parses `args` as [`Cli`] does. clap builds every subcommand's flags when
+/// it parses, so a call that asks for no help or version and starts with a
+/// flag (the token command) or names another token kind is parsed first
+/// with only that part of the tree; anything that parse refuses goes
+/// through the whole tree, so errors and help are the whole tree's.
+fn parse(args: Vec<OsString>) -> Result<Invocation, clap::Error> {
+    let asks_for_help = args.iter().skip(1).any(|a| {
         matches!(
             a.to_str(),
-            Some("-h" | "--help" | "-V" | "--version" | "--")
+            Some("-h" | "--help" | "-V" | "--version" | "help")
         )
     });
-    if token_only {
+    let first = args.get(1).and_then(|a| a.to_str()).unwrap_or_default();
+    if !asks_for_help && first.starts_with('-') && first != "--" && !args.iter().any(|a| a == "--")
+    {
         if let Ok(parsed) = TokenOnly::try_parse_from(&args) {
-            return Ok(Cli {
-                root: parsed.root,
+            return Ok(Invocation {
                 global: parsed.global,
-                command: None,
+                action: Action::Token(parsed.root),
             });
         }
     }
-    Cli::try_parse_from(args)
+    if !asks_for_help && matches!(first, "dsql" | "elasticache" | "memorydb") {
+        if let Ok(parsed) = KindOnly::try_parse_from(&args) {
+            let command = match parsed.command {
+                KindCommand::Dsql(args) => Command::Dsql(args),
+                KindCommand::Elasticache(args) => Command::Elasticache(args),
+                KindCommand::Memorydb(args) => Command::Memorydb(args),
+            };
+            return Ok(Invocation {
+                global: parsed.global,
+                action: Action::Command(command),
+            });
+        }
+    }
+    Cli::try_parse_from(args).map(Invocation::from)
 }
 
 #[derive(Debug, Subcommand)]
@@ -216,8 +271,8 @@ where
     T: Into<OsString> + Clone,
 {
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
-    let cli = match parse(args) {
-        Ok(cli) => cli,
+    let invocation = match parse(args) {
+        Ok(invocation) => invocation,
         Err(err)
             if matches!(
                 err.kind(),
@@ -231,17 +286,20 @@ where
         }
         Err(err) => return Err(Failure::from_clap(&err)),
     };
-    let chain = || chain_settings(&cli.global).map_err(Failure::usage);
-    match cli.command {
-        None => token::run(cli.root, chain()?),
-        Some(Command::Exec(args)) => exec::run(args, chain()?),
-        Some(Command::Inspect(args)) => inspect::run(args, chain()?),
-        Some(Command::Cache(args)) => cache::run(&args),
-        Some(Command::CaBundle(args)) => ca_bundle::run(&args),
-        Some(Command::Refresh(args)) => refresh::run(args, chain()?),
-        Some(Command::Dsql(args)) => dsql::run(args, chain()?),
-        Some(Command::Elasticache(args)) => elasticache::run(args, chain()?),
-        Some(Command::Memorydb(args)) => memorydb::run(args, chain()?),
+    let chain = || chain_settings(&invocation.global).map_err(Failure::usage);
+    let command = match invocation.action {
+        Action::Token(args) => return token::run(args, chain()?),
+        Action::Command(command) => command,
+    };
+    match command {
+        Command::Exec(args) => exec::run(args, chain()?),
+        Command::Inspect(args) => inspect::run(args, chain()?),
+        Command::Cache(args) => cache::run(&args),
+        Command::CaBundle(args) => ca_bundle::run(&args),
+        Command::Refresh(args) => refresh::run(args, chain()?),
+        Command::Dsql(args) => dsql::run(args, chain()?),
+        Command::Elasticache(args) => elasticache::run(args, chain()?),
+        Command::Memorydb(args) => memorydb::run(args, chain()?),
     }
 }
 
@@ -254,6 +312,71 @@ mod tests {
     fn verify_cli() {
         Cli::command().debug_assert();
         TokenOnly::command().debug_assert();
+        KindOnly::command().debug_assert();
+    }
+
+    #[test]
+    fn parses_the_other_token_kinds_as_the_whole_tree_does() {
+        let cases: [&[&str]; 4] = [
+            &[
+                "dsql",
+                "--hostname",
+                "abcdefghijklmnopqrst.dsql.us-east-1.on.aws",
+                "--admin",
+                "--output",
+                "text",
+            ],
+            &[
+                "dsql",
+                "exec",
+                "--hostname",
+                "h.dsql.us-east-1.on.aws",
+                "--username",
+                "u",
+                "--",
+                "psql",
+                "-c",
+                "x",
+            ],
+            &[
+                "elasticache",
+                "--cache-name",
+                "c",
+                "--user-id",
+                "u",
+                "--region",
+                "us-east-1",
+                "--serverless",
+            ],
+            &[
+                "memorydb",
+                "--no-cache",
+                "--cluster-name",
+                "c",
+                "--user-id",
+                "u",
+                "--format",
+                "json",
+            ],
+        ];
+        for case in cases {
+            let args: Vec<OsString> = std::iter::once("rds-auth-token")
+                .chain(case.iter().copied())
+                .map(OsString::from)
+                .collect();
+            let whole = Invocation::from(Cli::try_parse_from(&args).unwrap());
+            let fast = KindOnly::try_parse_from(&args).unwrap();
+            assert_eq!(
+                format!("{:?}", fast.global),
+                format!("{:?}", whole.global),
+                "{case:?}"
+            );
+            assert_eq!(
+                format!("{:?}", parse(args).unwrap()),
+                format!("{whole:?}"),
+                "{case:?}"
+            );
+        }
     }
 
     #[test]
@@ -334,7 +457,10 @@ mod tests {
                 "{case:?}"
             );
             assert!(whole.command.is_none());
-            assert_eq!(format!("{:?}", parse(args).unwrap()), format!("{whole:?}"));
+            assert_eq!(
+                format!("{:?}", parse(args).unwrap()),
+                format!("{:?}", Invocation::from(whole))
+            );
         }
     }
 
