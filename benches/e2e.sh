@@ -105,7 +105,9 @@ for entry in "${cases[@]}"; do
   [[ $cmd == aws\ * ]] && runs=$CLI_RUNS
   # Check it works before timing it (and that a cached case hits the cache).
   if [[ $name == cached* ]]; then
-    run_env "$which" $cmd --debug 2>&1 >/dev/null | grep -q ', from the cache$' ||
+    # Whole output first: grep -q could close the pipe while --debug writes.
+    debug=$(run_env "$which" $cmd --debug 2>&1 >/dev/null)
+    grep -q ', from the cache$' <<<"$debug" ||
       { echo "e2e: $name: the credentials did not come from the cache" >&2; exit 1; }
   fi
   run_env "$which" $cmd >/dev/null
