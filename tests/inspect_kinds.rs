@@ -5,7 +5,6 @@
 mod support;
 
 use std::io::Write as _;
-use std::path::Path;
 use std::process::{Command, Stdio};
 
 use support::{Run, TestEnv, ACCESS_KEY, SECRET_KEY};
@@ -85,30 +84,7 @@ fn botocore(cases: &[Kind]) -> Vec<String> {
             )
         })
         .collect();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/reference/botocore_kinds.py");
-    let mut child = Command::new("python3")
-        .arg(&script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python3 runs the botocore reference (scripts/test installs it)");
-    let mut stdin = child.stdin.take().unwrap();
-    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
-    let output = child.wait_with_output().unwrap();
-    writer.join().unwrap().unwrap();
-    assert!(
-        output.status.success(),
-        "the botocore reference failed (it needs botocore 1.43.67 or later: pip install -r tests/requirements.txt):\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let tokens: Vec<String> = String::from_utf8(output.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| l.trim().trim_matches('"').to_owned())
-        .collect();
-    assert_eq!(tokens.len(), cases.len(), "one token a case");
-    tokens
+    support::kinds::run_reference(&input, cases.len())
 }
 
 #[track_caller]
