@@ -348,17 +348,24 @@ fn iso(amz_date: &str) -> String {
 #[test]
 fn ends_quietly_when_stdout_is_closed() {
     let env = env_with_keys();
-    let mut cmd = env.command(["--hostname", RDS_HOST, "--port", "5432", "--username", "u"]);
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    drop(child.stdout.take());
-    let output = child.wait_with_output().unwrap();
-    assert_eq!(output.status.code(), Some(0), "{output:?}");
-    assert_eq!(String::from_utf8_lossy(&output.stderr), "");
+    // The token, and the help (`--help | head`), to a reader that has gone.
+    for args in [
+        &["--hostname", RDS_HOST, "--port", "5432", "--username", "u"][..],
+        &["--help"],
+        &["dsql", "--help"],
+    ] {
+        let mut cmd = env.command(args);
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let output = child.wait_with_output().unwrap();
+        assert_eq!(output.status.code(), Some(0), "{args:?}: {output:?}");
+        assert_eq!(String::from_utf8_lossy(&output.stderr), "", "{args:?}");
+    }
 }
 
 #[test]

@@ -279,10 +279,12 @@ where
                 ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
             ) =>
         {
-            return err
-                .print()
-                .map(|()| ExitCode::Success)
-                .map_err(Failure::runtime);
+            // A closed stdout (`--help | head`) is not an error: the reader
+            // has what it wanted.
+            return match err.print() {
+                Err(io) if io.kind() != std::io::ErrorKind::BrokenPipe => Err(Failure::runtime(io)),
+                _ => Ok(ExitCode::Success),
+            };
         }
         Err(err) => return Err(Failure::from_clap(&err)),
     };
