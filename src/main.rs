@@ -1,5 +1,8 @@
 //! The `rds-auth-token` command: run, report a failure on one line, exit.
 
+#[macro_use]
+mod stderr;
+
 mod cli;
 mod engine;
 mod exit_codes;
@@ -13,7 +16,7 @@ fn main() -> std::process::ExitCode {
     match cli::run(std::env::args_os()) {
         Ok(code) => code.into(),
         Err(failure) => {
-            eprintln!("rds-auth-token: error: {failure}");
+            say!("rds-auth-token: error: {failure}");
             failure.code.into()
         }
     }

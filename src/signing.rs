@@ -66,7 +66,7 @@ pub async fn generate<K: Presignable>(
 ) -> Result<Made, Failure> {
     let debug = |message: std::fmt::Arguments| {
         if signing.debug {
-            eprintln!("rds-auth-token: debug: {message}");
+            say!("rds-auth-token: debug: {message}");
         }
     };
     let profiles = Profiles::load(signing.profile.as_deref())
@@ -122,7 +122,7 @@ pub async fn generate<K: Presignable>(
     let expires_in = match lifetime {
         TokenLifetime::AsAsked(expires_in) => expires_in,
         TokenLifetime::Shortened { expires_in, asked } => {
-            eprintln!(
+            say!(
                 "rds-auth-token: warning: the credentials expire at {}, so the token is valid for {expires_in} seconds, not {asked}",
                 creds.expiry().map_or_else(String::new, rfc3339),
             );
@@ -210,7 +210,7 @@ fn resolve_region(
         },
     };
     if let Some(host_region) = &host_region {
-        eprintln!(
+        say!(
             "rds-auth-token: warning: signing for {name} (from {source}), but the endpoint is in {host_region}; \
              the database will refuse this token, pass --region {host_region}"
         );

@@ -369,6 +369,36 @@ fn ends_quietly_when_stdout_is_closed() {
 }
 
 #[test]
+fn prints_the_token_when_stderr_is_closed_under_debug() {
+    // `--debug 2>&1 | grep -q ...` can close stderr while it is written.
+    let env = env_with_keys();
+    let mut cmd = env.command([
+        "--hostname",
+        RDS_HOST,
+        "--port",
+        "5432",
+        "--username",
+        "u",
+        "--debug",
+    ]);
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stderr.take());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        stdout.starts_with(&format!("{RDS_HOST}:5432/?Action=connect&DBUser=u&"))
+            && stdout.ends_with('\n'),
+        "{stdout}"
+    );
+}
+
+#[test]
 fn prints_help_and_version_on_stdout_with_status_0() {
     let env = TestEnv::new();
     let help = env.run(["--help"]);

@@ -103,7 +103,7 @@ pub fn run(args: ExecArgs, chain: ChainSettings) -> Result<ExitCode, Failure> {
 /// the client with the token.
 pub fn start(launch: Launch, token: &str, debug: bool) -> Failure {
     if debug {
-        eprintln!(
+        say!(
             "rds-auth-token: debug: running {:?} with arguments {:?} and {}{}",
             launch.program,
             launch.args,

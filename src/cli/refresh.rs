@@ -237,7 +237,7 @@ async fn refresh(options: &RefreshOptions) -> Result<ExitCode, Failure> {
         let delay = match write_once(options).await {
             Ok(expires_at) => {
                 if options.token.signing.debug {
-                    eprintln!(
+                    say!(
                         "rds-auth-token: debug: wrote {}, the token expires at {}",
                         options.file.display(),
                         rds_auth_token::rfc3339(expires_at)
@@ -257,7 +257,7 @@ async fn refresh(options: &RefreshOptions) -> Result<ExitCode, Failure> {
                 let backoff = Duration::from_secs(1u64 << (failures - 1).min(6))
                     .min(MAX_BACKOFF)
                     .min(options.every);
-                eprintln!(
+                say!(
                     "rds-auth-token: error: could not refresh {}: {failure}; keeping the last file, retrying in {} s",
                     options.file.display(),
                     backoff.as_secs()
