@@ -169,3 +169,67 @@ where
     let made = block_on(make())?;
     Err(start(launch, made.token.as_str(), token.signing.debug))
 }
+
+/// One cache kind's checked token flags: how the ElastiCache and MemoryDB
+/// commands differ, so that [`run`] serves both.
+pub trait CacheKind: Sized {
+    /// The kind's token flags.
+    type Args;
+    /// The JSON key of the name: `cache_name` or `cluster_name`.
+    const NAME_KEY: &'static str;
+
+    /// Checks the flags.
+    ///
+    /// # Errors
+    /// A one-line message naming the flag and the fix.
+    fn from_args(args: Self::Args, chain: ChainSettings) -> anyhow::Result<Self>;
+
+    /// The checked name, user and signing settings.
+    fn token(&self) -> &CacheToken;
+
+    /// Finds the region and credentials and makes the token.
+    fn generate(&self) -> impl std::future::Future<Output = Result<Made, Failure>>;
+}
+
+/// What `exec` was given: the kind's token flags, where to connect, and the client.
+pub struct CacheExec<A> {
+    pub token: A,
+    pub connect: CacheConnectArgs,
+    pub client: Vec<OsString>,
+}
+
+/// Runs a cache kind's command: `exec` when given one, else prints the
+/// token made from `token` in `format`.
+///
+/// # Errors
+/// A usage failure for a flag that cannot work, a runtime one when no
+/// credentials are found, stdout fails or the client cannot run.
+pub fn run<K: CacheKind>(
+    token: K::Args,
+    format: CacheFormat,
+    exec_args: Option<CacheExec<K::Args>>,
+    chain: ChainSettings,
+) -> Result<ExitCode, Failure> {
+    match exec_args {
+        Some(CacheExec {
+            token,
+            connect,
+            client,
+        }) => {
+            let checked = || -> anyhow::Result<_> {
+                check_client(&client)?;
+                Ok((
+                    K::from_args(token, chain)?,
+                    CacheConnect::from_args(connect)?,
+                ))
+            };
+            let (options, connect) = checked().map_err(Failure::usage)?;
+            exec(&client, options.token(), &connect, || options.generate())
+        }
+        None => {
+            let options = K::from_args(token, chain).map_err(Failure::usage)?;
+            let made = block_on(options.generate())?;
+            print(format, &made, options.token(), K::NAME_KEY)
+        }
+    }
+}

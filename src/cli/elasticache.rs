@@ -8,10 +8,10 @@ use rds_auth_token::credentials::ChainSettings;
 use rds_auth_token::token::ElastiCacheTokenConfig;
 
 use crate::cli::args::{CacheConnectArgs, CacheUserArgs, SigningArgs};
-use crate::cli::cache_kinds::{self, CacheConnect, CacheFormat, CacheToken};
+use crate::cli::cache_kinds::{self, CacheExec, CacheFormat, CacheKind, CacheToken};
 use crate::exit_codes::ExitCode;
 use crate::failure::Failure;
-use crate::signing::{block_on, generate, HostRegion, Made};
+use crate::signing::{generate, HostRegion, Made};
 
 /// Make an ElastiCache (Valkey or Redis OSS) IAM authentication token.
 ///
@@ -93,7 +93,10 @@ struct ElastiCacheOptions {
     serverless: bool,
 }
 
-impl ElastiCacheOptions {
+impl CacheKind for ElastiCacheOptions {
+    type Args = ElastiCacheTokenArgs;
+    const NAME_KEY: &'static str = "cache_name";
+
     fn from_args(
         args: ElastiCacheTokenArgs,
         chain: ChainSettings,
@@ -109,6 +112,10 @@ impl ElastiCacheOptions {
             )?,
             serverless: args.serverless,
         })
+    }
+
+    fn token(&self) -> &CacheToken {
+        &self.token
     }
 
     async fn generate(&self) -> Result<Made, Failure> {
@@ -137,25 +144,12 @@ impl ElastiCacheOptions {
 /// A usage failure for a flag that cannot work, a runtime one when no
 /// credentials are found, stdout fails or the client cannot run.
 pub fn run(args: ElastiCacheArgs, chain: ChainSettings) -> Result<ExitCode, Failure> {
-    match args.command {
-        Some(ElastiCacheCommand::Exec(exec)) => {
-            let checked = || -> anyhow::Result<_> {
-                cache_kinds::check_client(&exec.client)?;
-                Ok((
-                    ElastiCacheOptions::from_args(exec.token, chain)?,
-                    CacheConnect::from_args(exec.connect)?,
-                ))
-            };
-            let (options, connect) = checked().map_err(Failure::usage)?;
-            cache_kinds::exec(&exec.client, &options.token, &connect, || {
-                options.generate()
-            })
-        }
-        None => {
-            let options =
-                ElastiCacheOptions::from_args(args.token, chain).map_err(Failure::usage)?;
-            let made = block_on(options.generate())?;
-            cache_kinds::print(args.format, &made, &options.token, "cache_name")
-        }
-    }
+    let exec = args
+        .command
+        .map(|ElastiCacheCommand::Exec(exec)| CacheExec {
+            token: exec.token,
+            connect: exec.connect,
+            client: exec.client,
+        });
+    cache_kinds::run::<ElastiCacheOptions>(args.token, args.format, exec, chain)
 }

@@ -8,10 +8,10 @@ use rds_auth_token::credentials::ChainSettings;
 use rds_auth_token::token::MemoryDbTokenConfig;
 
 use crate::cli::args::{CacheConnectArgs, CacheUserArgs, SigningArgs};
-use crate::cli::cache_kinds::{self, CacheConnect, CacheFormat, CacheToken};
+use crate::cli::cache_kinds::{self, CacheExec, CacheFormat, CacheKind, CacheToken};
 use crate::exit_codes::ExitCode;
 use crate::failure::Failure;
-use crate::signing::{block_on, generate, HostRegion, Made};
+use crate::signing::{generate, HostRegion, Made};
 
 /// Make a MemoryDB (Valkey or Redis OSS) IAM authentication token.
 ///
@@ -91,7 +91,10 @@ struct MemoryDbOptions {
     token: CacheToken,
 }
 
-impl MemoryDbOptions {
+impl CacheKind for MemoryDbOptions {
+    type Args = MemoryDbTokenArgs;
+    const NAME_KEY: &'static str = "cluster_name";
+
     fn from_args(args: MemoryDbTokenArgs, chain: ChainSettings) -> anyhow::Result<MemoryDbOptions> {
         if args.serverless {
             return Err(anyhow::anyhow!(
@@ -108,6 +111,10 @@ impl MemoryDbOptions {
                 chain,
             )?,
         })
+    }
+
+    fn token(&self) -> &CacheToken {
+        &self.token
     }
 
     async fn generate(&self) -> Result<Made, Failure> {
@@ -135,24 +142,10 @@ impl MemoryDbOptions {
 /// A usage failure for a flag that cannot work, a runtime one when no
 /// credentials are found, stdout fails or the client cannot run.
 pub fn run(args: MemoryDbArgs, chain: ChainSettings) -> Result<ExitCode, Failure> {
-    match args.command {
-        Some(MemoryDbCommand::Exec(exec)) => {
-            let checked = || -> anyhow::Result<_> {
-                cache_kinds::check_client(&exec.client)?;
-                Ok((
-                    MemoryDbOptions::from_args(exec.token, chain)?,
-                    CacheConnect::from_args(exec.connect)?,
-                ))
-            };
-            let (options, connect) = checked().map_err(Failure::usage)?;
-            cache_kinds::exec(&exec.client, &options.token, &connect, || {
-                options.generate()
-            })
-        }
-        None => {
-            let options = MemoryDbOptions::from_args(args.token, chain).map_err(Failure::usage)?;
-            let made = block_on(options.generate())?;
-            cache_kinds::print(args.format, &made, &options.token, "cluster_name")
-        }
-    }
+    let exec = args.command.map(|MemoryDbCommand::Exec(exec)| CacheExec {
+        token: exec.token,
+        connect: exec.connect,
+        client: exec.client,
+    });
+    cache_kinds::run::<MemoryDbOptions>(args.token, args.format, exec, chain)
 }
