@@ -49,10 +49,10 @@ mod username;
 
 pub use error::Error;
 
-/// The README's Rust examples, run as doctests.
+/// The Rust examples of docs/library.md, run as doctests.
 #[cfg(doctest)]
-#[doc = include_str!("../README.md")]
-pub struct ReadmeDoctests;
+#[doc = include_str!("../docs/library.md")]
+pub struct LibraryDocDoctests;
 pub use lifetime::{TokenLifetime, MIN_CREDENTIAL_LIFETIME};
 pub use token::{
     AuthToken, AuthTokenConfig, AuthTokenConfigBuilder, ExpiresIn, Presignable, TokenSigner,

@@ -1,5 +1,5 @@
 //! `rds-auth-token ca-bundle`: every certificate the binary carries parses
-//! with OpenSSL, and the regions are the ones the README lists.
+//! with OpenSSL, and the regions are the ones docs/tls.md lists.
 #![cfg(unix)]
 
 mod support;
@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use support::TestEnv;
 
 /// The regions whose RSA2048, RSA4096 and ECC384 G1 roots the bundle holds,
-/// as the README lists them.
+/// as docs/tls.md lists them.
 const G1_REGIONS: [&str; 27] = [
     "af-south-1",
     "ap-east-1",

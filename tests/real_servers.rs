@@ -4,7 +4,7 @@
 //! The check is `tests/servers/verify_token.py`, which recomputes the SigV4
 //! signature with Python's hmac and hashlib and logs why it accepted or
 //! refused each token (see `tests/support/servers.rs` for the set-up). The
-//! clients are the real `psql` and `mariadb`/`mysql`, run as the README says.
+//! clients are the real `psql` and `mariadb`/`mysql`, run as docs and recipes say (tests/readme_recipes.rs runs the README's own).
 //! PAM's `pam_exec` is Linux-PAM's, so this runs on Linux only.
 #![cfg(target_os = "linux")]
 
@@ -77,10 +77,10 @@ fn recipe_env(servers: &Servers, db: Db) -> TestEnv {
 }
 
 #[test]
-fn the_readme_postgresql_recipe_logs_in_with_psql() {
+fn psql_logs_in_with_a_token_in_pgpassword() {
     let servers = servers::shared();
     let env = recipe_env(servers, Db::Postgres);
-    // The README's recipe with an explicit region, the test CA in place of
+    // The PGPASSWORD recipe with an explicit region, the test CA in place of
     // `rds-auth-token ca-bundle --path` (the server is not RDS), and -w so
     // that psql fails instead of prompting if the token were missing.
     let recipe = r#"
@@ -96,7 +96,7 @@ fn the_readme_postgresql_recipe_logs_in_with_psql() {
 }
 
 #[test]
-fn the_readme_mysql_recipe_logs_in_with_the_mariadb_client_over_tls() {
+fn the_mysql_client_logs_in_with_the_token_as_a_cleartext_password_over_tls() {
     let servers = servers::shared();
     let env = recipe_env(servers, Db::Mariadb);
     // MariaDB's client accepts --enable-cleartext-plugin only for MySQL

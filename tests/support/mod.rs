@@ -16,6 +16,7 @@ pub mod netns;
 #[cfg(unix)]
 pub mod pgbouncer;
 pub mod proxy;
+pub mod readme;
 #[cfg(unix)]
 pub mod redis;
 #[cfg(unix)]
@@ -76,6 +77,14 @@ impl TestEnv {
         self.vars.retain(|(k, _)| *k != key);
         self.vars.push((key, value.as_ref().to_owned()));
         self
+    }
+
+    /// The value of a variable set for the runs, if any.
+    pub fn var(&self, key: impl AsRef<OsStr>) -> Option<&OsStr> {
+        self.vars
+            .iter()
+            .find(|(k, _)| k == key.as_ref())
+            .map(|(_, v)| v.as_os_str())
     }
 
     /// Removes an environment variable set earlier.

@@ -249,6 +249,16 @@ impl Login {
         self
     }
 
+    /// The verifier accepted the one token it was asked about (a shell
+    /// recipe makes its own).
+    #[track_caller]
+    pub fn accepted_once(&self) -> &Self {
+        if !self.only_decision(None).accepted {
+            self.fail("expected the verifier to accept the token");
+        }
+        self
+    }
+
     /// The verifier was never asked.
     #[track_caller]
     pub fn without_asking_the_verifier(&self) -> &Self {
@@ -1092,6 +1102,10 @@ impl Servers {
                     "-c",
                     &format!("CREATE ROLE {IAM_USER} LOGIN IN ROLE rds_iam"),
                 ])
+                // The database the README's recipes name, and the one
+                // libpq picks when a URI names none.
+                .args(["-c", "CREATE DATABASE app"])
+                .args(["-c", &format!("CREATE DATABASE {IAM_USER}")])
                 .args(["-c", "SHOW ssl"]),
             "psql (creating the IAM user)",
         )?;
@@ -1158,6 +1172,7 @@ impl Servers {
             tools,
             &format!(
                 "CREATE USER '{IAM_USER}'@'%' IDENTIFIED VIA pam USING '{}' REQUIRE SSL; \
+                 CREATE DATABASE app; GRANT ALL ON app.* TO '{IAM_USER}'@'%'; \
                  SELECT @@pam_use_cleartext_plugin, @@have_ssl",
                 self.pam_service(Db::Mariadb)
             ),
