@@ -3,7 +3,10 @@
 //! The statements are the ones AWS documents ("Creating a database account
 //! using IAM authentication", RDS and Aurora user guides):
 //!
-//! - PostgreSQL: `CREATE USER "u" WITH LOGIN;` then `GRANT rds_iam TO "u";`.
+//! - PostgreSQL: `CREATE USER "u" WITH LOGIN;` then `GRANT rds_iam TO "u";`,
+//!   all users in one transaction (`BEGIN;` ... `COMMIT;`), so that a failure
+//!   (no `rds_iam` role, a user that exists) leaves no user half made,
+//!   whether or not psql stops at the first error.
 //! - MySQL and MariaDB: `` CREATE USER `u`@`%` IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS' REQUIRE SSL; ``
 //!   (AWS's `CREATE USER` and its `ALTER USER ... REQUIRE SSL` in one).
 //!
@@ -48,8 +51,10 @@
 //! let statements = sql::create_users(Engine::Postgres, &users)?;
 //! assert_eq!(
 //!     statements.to_string(),
-//!     "CREATE USER \"jane_doe\" WITH LOGIN;\nGRANT rds_iam TO \"jane_doe\";\n\
-//!      CREATE USER \"O'Brien\" WITH LOGIN;\nGRANT rds_iam TO \"O'Brien\";\n"
+//!     "BEGIN;\n\
+//!      CREATE USER \"jane_doe\" WITH LOGIN;\nGRANT rds_iam TO \"jane_doe\";\n\
+//!      CREATE USER \"O'Brien\" WITH LOGIN;\nGRANT rds_iam TO \"O'Brien\";\n\
+//!      COMMIT;\n"
 //! );
 //! let statements = sql::create_users(Engine::Mysql, &users[..1])?;
 //! assert_eq!(
@@ -254,7 +259,8 @@ impl fmt::Display for Statements {
 
 /// The statements that make each of `users` a login that authenticates
 /// with IAM tokens on `engine`, in order; when a name is not ASCII, first
-/// the statement that makes the session's client encoding UTF-8.
+/// the statement that makes the session's client encoding UTF-8. On
+/// PostgreSQL they are one transaction.
 ///
 /// # Errors
 /// [`Error::NoUsers`] for no users, [`Error::Duplicate`] for a name given
@@ -293,6 +299,9 @@ pub fn create_users(engine: Engine, users: &[Username]) -> Result<Statements, Er
             .to_owned(),
         );
     }
+    if engine == Engine::Postgres {
+        statements.push("BEGIN;".to_owned());
+    }
     for user in users {
         match engine {
             Engine::Postgres => {
@@ -306,6 +315,9 @@ pub fn create_users(engine: Engine, users: &[Username]) -> Result<Statements, Er
                 mysql_identifier(MYSQL_ANY_HOST),
             )),
         }
+    }
+    if engine == Engine::Postgres {
+        statements.push("COMMIT;".to_owned());
     }
     Ok(Statements(statements))
 }

@@ -264,7 +264,8 @@ pub enum Command {
     /// Prints the statements AWS documents, one a line and nothing else, to
     /// run as the master user or another user who can create users.
     /// PostgreSQL: CREATE USER "U" WITH LOGIN; and GRANT rds_iam TO "U";
-    /// (RDS has the rds_iam role). MySQL and MariaDB: CREATE USER `U`@`%`
+    /// (RDS has the rds_iam role), all in one transaction, so that an error
+    /// leaves no user half made. MySQL and MariaDB: CREATE USER `U`@`%`
     /// IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS' REQUIRE SSL;. The
     /// account's host '%' is any client host, as AWS creates it; to allow
     /// fewer, change it before running the statement. The name must be the

@@ -174,6 +174,10 @@ fn expected(engine: Engine, users: &[&str]) -> Vec<Token> {
         }
         tokens.push(Token::Punct(';'));
     }
+    if engine == Engine::Postgres {
+        tokens.extend(words("BEGIN"));
+        tokens.push(Token::Punct(';'));
+    }
     for user in users {
         match engine {
             Engine::Postgres => {
@@ -196,6 +200,10 @@ fn expected(engine: Engine, users: &[&str]) -> Vec<Token> {
                 tokens.push(Token::Punct(';'));
             }
         }
+    }
+    if engine == Engine::Postgres {
+        tokens.extend(words("COMMIT"));
+        tokens.push(Token::Punct(';'));
     }
     tokens
 }
@@ -268,8 +276,10 @@ fn prints_the_statements_aws_documents() {
     assert_eq!(
         create_users(Engine::Postgres, &users).unwrap().as_slice(),
         [
+            "BEGIN;",
             "CREATE USER \"jane_doe\" WITH LOGIN;",
-            "GRANT rds_iam TO \"jane_doe\";"
+            "GRANT rds_iam TO \"jane_doe\";",
+            "COMMIT;"
         ]
     );
     for engine in [Engine::Mysql, Engine::Mariadb] {
@@ -285,7 +295,8 @@ fn sets_the_client_encoding_first_only_for_names_that_are_not_ascii() {
     let users = [Username::new("a").unwrap(), Username::new("é").unwrap()];
     let pg = create_users(Engine::Postgres, &users).unwrap();
     assert_eq!(pg.as_slice()[0], "SET client_encoding = 'UTF8';");
-    assert_eq!(pg.as_slice().len(), 5);
+    assert_eq!(pg.as_slice()[1], "BEGIN;");
+    assert_eq!(pg.as_slice().len(), 7);
     let my = create_users(Engine::Mysql, &users).unwrap();
     assert_eq!(my.as_slice()[0], "SET NAMES utf8mb4;");
     assert_eq!(my.as_slice().len(), 3);
