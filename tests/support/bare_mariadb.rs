@@ -73,6 +73,10 @@ impl BareMariadb {
                 .command(&install_db)
                 .arg("--no-defaults")
                 .arg(format!("--datadir={}", dir.join("data").display()))
+                // Its own, not /tmp: bootstraps running at once in one
+                // folder collide on temporary table names ("Unknown table
+                // 'mysql.tmp_user_sys'").
+                .arg(format!("--tmpdir={}", dir.display()))
                 .arg("--auth-root-authentication-method=socket")
                 .arg(format!("--auth-root-socket-user={os_user}"))
                 .arg("--skip-test-db"),
