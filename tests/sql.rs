@@ -528,6 +528,18 @@ fn refuses_control_characters_and_what_the_server_would_change_with_status_2() {
             .stderr_contains("contains a control character; pass the database user name exactly")
             .stderr_lacks("\x1b");
     }
+    use std::os::unix::ffi::OsStrExt;
+    let latin1 = std::ffi::OsStr::from_bytes(b"caf\xe9");
+    TestEnv::new()
+        .run([
+            std::ffi::OsStr::new("sql"),
+            "--engine".as_ref(),
+            "mysql".as_ref(),
+            "--username".as_ref(),
+            latin1,
+        ])
+        .fails_with(2)
+        .stderr_is("rds-auth-token: error: --username is not valid UTF-8; pass it as UTF-8 text\n");
     TestEnv::new()
         .run(["sql", "--engine", "mysql", "--username", "spaced "])
         .fails_with(2)
