@@ -43,6 +43,7 @@ mod lifetime;
 pub mod password_file;
 pub mod private_file;
 pub mod region;
+pub mod sql;
 pub mod tls;
 pub mod token;
 mod username;

@@ -13,6 +13,7 @@ mod inspect;
 mod memorydb;
 pub mod options;
 mod refresh;
+mod sql;
 mod token;
 
 use std::ffi::OsString;
@@ -257,6 +258,28 @@ pub enum Command {
     ///
     /// Example: rds-auth-token memorydb --cluster-name my-cluster --user-id iam-user-01 --region us-east-1
     Memorydb(memorydb::MemoryDbArgs),
+
+    /// Print the SQL that makes database users log in with IAM tokens.
+    ///
+    /// Prints the statements AWS documents, one a line and nothing else, to
+    /// run as the master user or another user who can create users.
+    /// PostgreSQL: CREATE USER "U" WITH LOGIN; and GRANT rds_iam TO "U";
+    /// (RDS has the rds_iam role), all in one transaction, so that an error
+    /// leaves no user half made. MySQL and MariaDB: CREATE USER `U`@`%`
+    /// IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS' REQUIRE SSL;. The
+    /// account's host '%' is any client host, as AWS creates it; to allow
+    /// fewer, change it before running the statement. The name must be the
+    /// one in the token and the IAM policy, case included.
+    ///
+    /// Names are quoted so that any name makes exactly that user, whatever
+    /// the server's sql_mode (NO_BACKSLASH_ESCAPES, ANSI_QUOTES) or
+    /// standard_conforming_strings; when a name is not ASCII, a first
+    /// statement makes the session's encoding UTF-8. Names the server would
+    /// cut, change or refuse are refused here: PostgreSQL names over 63
+    /// bytes, starting with pg_, or public or none; MySQL names over 32
+    /// characters (MariaDB 128), ending in a space, or with characters
+    /// above U+FFFF.
+    Sql(sql::SqlArgs),
 }
 
 /// Runs the program on `args` (the first one is the program name), and
@@ -302,6 +325,7 @@ where
         Command::Dsql(args) => dsql::run(args, chain()?),
         Command::Elasticache(args) => elasticache::run(args, chain()?),
         Command::Memorydb(args) => memorydb::run(args, chain()?),
+        Command::Sql(args) => sql::run(args),
     }
 }
 

@@ -7,6 +7,12 @@
 //! and stderr.
 #![allow(dead_code)]
 
+#[cfg(unix)]
+pub mod bare_mariadb;
+#[cfg(unix)]
+pub mod bare_postgres;
+#[cfg(unix)]
+pub mod daemon;
 pub mod faketime;
 pub mod http;
 pub mod kinds;
