@@ -50,10 +50,11 @@ mod username;
 
 pub use error::Error;
 
-/// The Rust examples of docs/library.md, run as doctests.
+/// The Rust examples of docs/, run as doctests.
 #[cfg(doctest)]
 #[doc = include_str!("../docs/library.md")]
-pub struct LibraryDocDoctests;
+#[doc = include_str!("../docs/setup.md")]
+pub struct DocsDoctests;
 pub use lifetime::{TokenLifetime, MIN_CREDENTIAL_LIFETIME};
 pub use token::{
     AuthToken, AuthTokenConfig, AuthTokenConfigBuilder, ExpiresIn, Presignable, TokenSigner,

@@ -562,32 +562,32 @@ fn refuses_control_characters_and_what_the_server_would_change_with_status_2() {
         .stderr_is("rds-auth-token: error: --username 'a' is given twice; pass each user once\n");
 }
 
-// -------------------------------------------------------------------- README
+// ---------------------------------------------------------------- docs/setup.md
 
-/// The README's section on `sql`.
+/// The section on `sql` of docs/setup.md.
 fn readme_section() -> String {
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    let start = readme
+    let doc =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/setup.md")).unwrap();
+    let start = doc
         .find("\n## Database users: sql\n")
-        .expect("README has a section '## Database users: sql'");
-    let rest = &readme[start + 1..];
+        .expect("docs/setup.md has a section '## Database users: sql'");
+    let rest = &doc[start + 1..];
     let end = rest[3..].find("\n## ").map_or(rest.len(), |i| i + 4);
     rest[..end].to_owned()
 }
 
-/// The README's section quotes `message` exactly.
+/// The docs' section on `sql` quotes `message` exactly.
 #[track_caller]
 fn readme_cites(message: &str) {
     assert!(
         readme_section().contains(message),
-        "the README's sql section should quote the server's message exactly: {message}"
+        "the docs' sql section should quote the server's message exactly: {message}"
     );
 }
 
 #[test]
-fn readme_commands_print_what_the_readme_shows() {
-    let section = readme_section();
+fn the_documented_commands_print_what_the_docs_show() {
+    let block = support::readme::block("sql-examples");
     let bin_dir = Path::new(env!("CARGO_BIN_EXE_rds-auth-token"))
         .parent()
         .unwrap()
@@ -597,52 +597,28 @@ fn readme_commands_print_what_the_readme_shows() {
         bin_dir.display(),
         std::env::var("PATH").unwrap_or_default()
     );
+    let lines: Vec<&str> = block.text.lines().collect();
     let mut ran = 0;
-    let mut lines = section.lines();
-    // The text since the last block, joined into one line.
-    let mut before = String::new();
-    while let Some(line) = lines.next() {
-        let Some(lang) = line.strip_prefix("```").filter(|l| !l.is_empty()) else {
-            before.push_str(line);
-            before.push(' ');
-            continue;
-        };
-        let block: Vec<&str> = lines.by_ref().take_while(|l| *l != "```").collect();
-        match lang {
-            "console" => {
-                // `$ command` lines, each followed by its exact output.
-                let mut i = 0;
-                while i < block.len() {
-                    let command = block[i]
-                        .strip_prefix("$ ")
-                        .unwrap_or_else(|| panic!("expected a '$ ' line: {}", block[i]));
-                    let mut expected = String::new();
-                    i += 1;
-                    while i < block.len() && !block[i].starts_with("$ ") {
-                        expected.push_str(block[i]);
-                        expected.push('\n');
-                        i += 1;
-                    }
-                    let mut env = TestEnv::new();
-                    env.env("PATH", &path);
-                    env.run_program("/bin/sh", ["-c", command])
-                        .success()
-                        .stderr_is("")
-                        .stdout_is(&expected);
-                    ran += 1;
-                }
-            }
-            "rust" => {} // a doctest (src/lib.rs runs the README's)
-            _ => {
-                let paragraph = before.trim_end().rsplit("  ").next().unwrap_or_default();
-                assert!(
-                    paragraph.contains("needs a real AWS account"),
-                    "a {lang} block in the sql section must be run here, or follow a paragraph \
-                     saying it needs a real AWS account: {block:?}"
-                );
-            }
+    // `$ command` lines, each followed by its exact output.
+    let mut i = 0;
+    while i < lines.len() {
+        let command = lines[i]
+            .strip_prefix("$ ")
+            .unwrap_or_else(|| panic!("expected a '$ ' line: {}", lines[i]));
+        let mut expected = String::new();
+        i += 1;
+        while i < lines.len() && !lines[i].starts_with("$ ") {
+            expected.push_str(lines[i]);
+            expected.push('\n');
+            i += 1;
         }
-        before.clear();
+        let mut env = TestEnv::new();
+        env.env("PATH", &path);
+        env.run_program("/bin/sh", ["-c", command])
+            .success()
+            .stderr_is("")
+            .stdout_is(&expected);
+        ran += 1;
     }
-    assert!(ran >= 3, "ran {ran} README commands");
+    assert!(ran >= 3, "ran {ran} documented commands");
 }

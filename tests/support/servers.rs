@@ -1122,6 +1122,9 @@ impl Servers {
                 .command(&tools.install_db, &self.dir)
                 .arg("--no-defaults")
                 .arg(format!("--datadir={}", data.display()))
+                // Its own temporary folder: two installs at once otherwise
+                // collide on temporary table names.
+                .arg(format!("--tmpdir={}", self.dir.display()))
                 .arg("--auth-root-authentication-method=socket")
                 .arg(format!("--auth-root-socket-user={}", setup_user()?))
                 .arg("--skip-test-db"),
