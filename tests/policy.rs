@@ -544,3 +544,31 @@ fn help_ends_with_examples_that_name_the_offline_way() {
     assert_eq!(commands, 3, "{examples}");
     assert!(examples.contains("--resource-id db-ABCDEFGHIJKL01234 --account 123456789012"));
 }
+
+#[test]
+fn the_readme_offline_example_prints_the_policy_shown_there() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let section = readme
+        .split("\n## IAM policy: `policy`\n")
+        .nth(1)
+        .expect("the README's policy section");
+    let block = |fence: &str| -> String {
+        let start = section.find(fence).expect(fence) + fence.len();
+        section[start..].split("```").next().unwrap().to_owned()
+    };
+    let command = block("```sh\n");
+    let shown = block("```json\n");
+    let args: Vec<&str> = command.split_whitespace().collect();
+    assert_eq!(args[0], "rds-auth-token", "{command}");
+    TestEnv::new()
+        .run(&args[1..])
+        .success()
+        .stdout_is(&shown)
+        .stdout_is(&expected_policy(
+            "us-east-1",
+            "123456789012",
+            "db-ABCDEFGHIJKL01234",
+            &["app", "report"],
+        ));
+}
