@@ -12,6 +12,7 @@ pub mod exec;
 mod inspect;
 mod memorydb;
 pub mod options;
+mod policy;
 mod refresh;
 mod sql;
 mod token;
@@ -280,6 +281,8 @@ pub enum Command {
     /// characters (MariaDB 128), ending in a space, or with characters
     /// above U+FFFF.
     Sql(sql::SqlArgs),
+    // The help is PolicyArgs' own doc comment.
+    Policy(policy::PolicyArgs),
 }
 
 /// Runs the program on `args` (the first one is the program name), and
@@ -326,6 +329,7 @@ where
         Command::Elasticache(args) => elasticache::run(args, chain()?),
         Command::Memorydb(args) => memorydb::run(args, chain()?),
         Command::Sql(args) => sql::run(args),
+        Command::Policy(args) => policy::run(args, chain()?),
     }
 }
 

@@ -15,6 +15,7 @@ pub mod bare_postgres;
 pub mod daemon;
 pub mod faketime;
 pub mod http;
+pub mod iam;
 pub mod kinds;
 pub mod moto;
 #[cfg(target_os = "linux")]
