@@ -554,3 +554,27 @@ fn shows_in_order(actual: &str, shown: &str) {
         );
     }
 }
+
+#[test]
+fn the_setup_walkthrough_prints_the_policy_and_the_statements_aws_documents() {
+    let mut env = TestEnv::new();
+    let run = readme::run_block(&mut env, "setup-policy", &[]);
+    let policy = run.success().stdout();
+    // The shape of AWS's example policy in the RDS user guide.
+    for line in [
+        "\"Version\": \"2012-10-17\",",
+        "\"Effect\": \"Allow\",",
+        "\"Action\": \"rds-db:connect\",",
+        "\"Resource\": \"arn:aws:rds-db:us-east-1:123456789012:dbuser:db-ABCDEFGHIJKL01234/app_user\"",
+    ] {
+        assert!(policy.contains(line), "{line} in\n{policy}");
+    }
+    // AWS's statements for each engine (the real servers run them in
+    // tests/sql.rs).
+    let run = readme::run_block(&mut env, "setup-sql", &[]);
+    assert_eq!(
+        run.success().stdout(),
+        "BEGIN;\nCREATE USER \"app_user\" WITH LOGIN;\nGRANT rds_iam TO \"app_user\";\nCOMMIT;\n\
+         CREATE USER `app_user`@`%` IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS' REQUIRE SSL;\n"
+    );
+}
