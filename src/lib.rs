@@ -35,6 +35,7 @@
 //! ```
 
 pub mod credentials;
+pub mod doctor;
 pub mod endpoint;
 mod error;
 pub mod inspect;
