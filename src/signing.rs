@@ -331,15 +331,23 @@ pub async fn rds_token(token: &TokenOptions) -> Result<Made, Failure> {
         &token.signing,
         HostRegion::Rds(&token.hostname),
         token.expires_in.as_secs(),
-        |region, expires_in| {
-            AuthTokenConfig::builder()
-                .hostname(&token.hostname)
-                .port(token.port)
-                .username(token.username.as_str())
-                .region(region)
-                .expires_in_secs(expires_in)
-                .build()
-        },
+        rds_config(token),
     )
     .await
+}
+
+/// What an RDS or Aurora token for `token` is made from, given the region
+/// and validity: the `build` of [`generate`] and [`sign`].
+pub fn rds_config(
+    token: &TokenOptions,
+) -> impl Fn(&str, u64) -> Result<AuthTokenConfig, rds_auth_token::Error> + '_ {
+    |region, expires_in| {
+        AuthTokenConfig::builder()
+            .hostname(&token.hostname)
+            .port(token.port)
+            .username(token.username.as_str())
+            .region(region)
+            .expires_in_secs(expires_in)
+            .build()
+    }
 }

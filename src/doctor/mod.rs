@@ -31,6 +31,7 @@
 
 pub mod clock;
 pub mod dns;
+pub mod local;
 pub mod mysql;
 pub mod network;
 mod report;

@@ -111,12 +111,14 @@ pub fn check(stream: TcpStream, probe: &Probe) -> Check {
             engine,
             server,
         } => {
-            let server = server.map_or_else(String::new, |s| format!("{s}; "));
+            let server = server.unwrap_or_else(|| match engine {
+                Engine::Postgres => "the server accepts PostgreSQL's SSLRequest".to_owned(),
+                Engine::Mysql => "the server offers TLS".to_owned(),
+            });
             Check::pass(
                 CheckName::Tls,
                 format!(
-                    "{server}{} TLS: {version} ({suite}), the certificate names {} and verifies against {}",
-                    engine.name(),
+                    "{server}: {version} ({suite}), the certificate names {} and verifies against {}",
                     probe.server_name,
                     probe.roots.describe()
                 ),
