@@ -34,6 +34,7 @@
 //! # Ok::<(), rds_auth_token::Error>(())
 //! ```
 
+pub mod aws_api;
 pub mod credentials;
 pub mod doctor;
 pub mod endpoint;
@@ -42,6 +43,7 @@ pub mod inspect;
 pub mod json;
 mod lifetime;
 pub mod password_file;
+pub mod policy;
 pub mod private_file;
 pub mod region;
 pub mod tls;

@@ -327,14 +327,18 @@ pub fn chain_settings(global: &GlobalArgs) -> Result<ChainSettings> {
             "--no-sign-request is refused: a token is a signature made with AWS credentials; leave the flag out"
         ));
     }
-    if let Some(url) = &global.endpoint_url {
-        let url = utf8("--endpoint-url", url)?;
-        if url::Url::parse(&url).map_or(true, |u| u.host_str().is_none()) {
-            return Err(anyhow!(
-                "--endpoint-url {url:?} is not a URL; pass one like https://rds.us-east-1.amazonaws.com (it does not change the token)"
-            ));
+    let endpoint_url = match &global.endpoint_url {
+        None => None,
+        Some(url) => {
+            let url = utf8("--endpoint-url", url)?;
+            if url::Url::parse(&url).map_or(true, |u| u.host_str().is_none()) {
+                return Err(anyhow!(
+                    "--endpoint-url {url:?} is not a URL; pass one like https://rds.us-east-1.amazonaws.com (it does not change the token)"
+                ));
+            }
+            Some(url)
         }
-    }
+    };
     let timeout = |flag: &str, value: &Option<OsString>| -> Result<Option<Duration>> {
         value
             .as_deref()
@@ -361,7 +365,8 @@ pub fn chain_settings(global: &GlobalArgs) -> Result<ChainSettings> {
             &global.cli_connect_timeout,
         )?)
         .read_timeout(timeout("--cli-read-timeout", &global.cli_read_timeout)?)
-        .no_cache(global.no_cache))
+        .no_cache(global.no_cache)
+        .endpoint_url(endpoint_url))
 }
 
 #[cfg(unix)]

@@ -410,6 +410,10 @@ pub struct ChainSettings {
     /// Neither read nor write the credential cache (`--no-cache`,
     /// `RDS_AUTH_TOKEN_NO_CACHE=1`).
     pub no_cache: bool,
+    /// The RDS API endpoint (`--endpoint-url`), for the commands that call
+    /// the RDS API, as `aws rds --endpoint-url` points the RDS client there.
+    /// Tokens and credential requests never use it.
+    pub endpoint_url: Option<String>,
 }
 
 impl ChainSettings {
@@ -445,6 +449,34 @@ impl ChainSettings {
         self.no_cache = no_cache;
         self
     }
+
+    /// Sets [`ChainSettings::endpoint_url`].
+    #[must_use]
+    pub fn endpoint_url(mut self, url: Option<String>) -> Self {
+        self.endpoint_url = url;
+        self
+    }
+}
+
+/// The HTTPS client that credential requests use (the CA bundle of
+/// `--ca-bundle`, `AWS_CA_BUNDLE` or the profile, the proxies of the
+/// environment, `--cli-connect-timeout` and `--cli-read-timeout`), for other
+/// AWS API calls, with the slot where it records a CA bundle it cannot use.
+pub(crate) fn api_https_client(
+    profiles: &Profiles,
+    settings: &ChainSettings,
+) -> (LazyHttpsClient, CaBundleFailure) {
+    let failure = CaBundleFailure::default();
+    let client = LazyHttpsClient::new(
+        HttpsSettings {
+            ca_bundle: ca_bundle(profiles, &Env::real(), settings),
+            connect_timeout: settings.connect_timeout,
+            read_timeout: settings.read_timeout,
+            proxy_from_env: true,
+        },
+        failure.clone(),
+    );
+    (client, failure)
 }
 
 /// Resolves credentials through the standard chain for the selected profile.
