@@ -29,6 +29,7 @@
 //! assert!(report.to_text().contains("\nfail  network           no answer"));
 //! ```
 
+pub mod aws;
 pub mod clock;
 pub mod dns;
 pub mod local;
