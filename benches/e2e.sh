@@ -12,7 +12,9 @@
 # each held to the RDS start-up budget), and, when it is installed,
 # `aws rds generate-db-auth-token` with the same inputs, in the same run. Reports median wall time (hyperfine), peak resident memory
 # (GNU time, median of several runs) and the ratio to the AWS CLI. It is a
-# measurement, not a test: it fails only when it cannot measure.
+# measurement, not a test: it fails only when it cannot measure, and when the
+# stripped release binary is over its size budget, 12 MiB (checked right
+# after the build, so .ci/run fails with it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,6 +29,15 @@ done
 
 bin=$(scripts/build-release --example static_credentials)
 bare="$(dirname "$bin")/examples/static_credentials"
+
+# The size budget of the stripped release binary: 12 MiB.
+size_limit=$((12 * 1024 * 1024))
+size=$(wc -c <"$bin")
+if ((size > size_limit)); then
+  echo "e2e: the release binary $bin is $size bytes, over its budget of 12 MiB ($size_limit bytes)" >&2
+  exit 1
+fi
+echo "release binary: $size bytes, within the 12 MiB budget ($size_limit bytes)"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -226,7 +226,11 @@ pub struct RegionChoice {
 
 /// The signing region and where it came from, in words; warns when the
 /// endpoint name is in another region.
-fn resolve_region(
+///
+/// # Errors
+/// A usage failure when no source names a region, or the first that does
+/// names none.
+pub fn resolve_region(
     signing: &Signing,
     profiles: &Profiles,
     host: HostRegion<'_>,

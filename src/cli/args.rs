@@ -123,7 +123,8 @@ pub struct GlobalArgs {
     pub cli_binary_format: Option<AwsBinaryFormat>,
 
     /// The RDS API endpoint. A token is made offline and names the database
-    /// endpoint, so, as in the AWS CLI, this has no effect on it.
+    /// endpoint, so, as in the AWS CLI, this has no effect on it; `policy`
+    /// sends its RDS calls there.
     #[arg(long, global = true, value_name = "URL")]
     pub endpoint_url: Option<OsString>,
 

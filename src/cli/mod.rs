@@ -13,6 +13,7 @@ pub mod exec;
 mod inspect;
 mod memorydb;
 pub mod options;
+mod policy;
 mod refresh;
 mod token;
 
@@ -278,6 +279,9 @@ pub enum Command {
     ///
     /// Example: rds-auth-token memorydb --cluster-name my-cluster --user-id iam-user-01 --region us-east-1
     Memorydb(memorydb::MemoryDbArgs),
+
+    // The help is PolicyArgs' own doc comment.
+    Policy(policy::PolicyArgs),
 }
 
 /// Runs the program on `args` (the first one is the program name), and
@@ -324,6 +328,7 @@ where
         Command::Dsql(args) => dsql::run(args, chain()?),
         Command::Elasticache(args) => elasticache::run(args, chain()?),
         Command::Memorydb(args) => memorydb::run(args, chain()?),
+        Command::Policy(args) => policy::run(args, chain()?),
     }
 }
 

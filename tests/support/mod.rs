@@ -9,6 +9,7 @@
 
 pub mod faketime;
 pub mod http;
+pub mod iam;
 pub mod kinds;
 pub mod moto;
 #[cfg(target_os = "linux")]
