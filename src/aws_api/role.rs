@@ -18,6 +18,9 @@ impl Api {
             .send()
             .await
             .map_err(|e| self.error("iam:GetRole", e))?;
-        Ok(output.role().map(|r| r.arn().to_owned()).unwrap_or_default())
+        Ok(output
+            .role()
+            .map(|r| r.arn().to_owned())
+            .unwrap_or_default())
     }
 }

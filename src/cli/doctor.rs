@@ -147,8 +147,7 @@ async fn signing_and_aws_checks(options: &DoctorOptions) -> (Vec<Check>, Option<
             None
         }
         (Ok(profiles), Ok(choice)) => {
-            match credentials_for(signing, profiles, &choice.name, token.expires_in.as_secs())
-                .await
+            match credentials_for(signing, profiles, &choice.name, token.expires_in.as_secs()).await
             {
                 Ok(ready) => {
                     checks.push(credentials_check(profiles, &ready));
@@ -173,7 +172,10 @@ async fn signing_and_aws_checks(options: &DoctorOptions) -> (Vec<Check>, Option<
             CheckName::IamAuthEnabled,
             CheckName::Policy,
         ] {
-            checks.push(Check::skip(name, "not checked: no credentials to ask AWS with (see credentials)"));
+            checks.push(Check::skip(
+                name,
+                "not checked: no credentials to ask AWS with (see credentials)",
+            ));
         }
         checks.push(Check::skip(
             CheckName::Token,
@@ -247,7 +249,10 @@ async fn aws_checks(options: &DoctorOptions, api: &Api) -> (Vec<Check>, Option<d
     checks.push(match &identity {
         Ok(me) => match me.server_date {
             Some(date) => clock::check(received, date, "the STS response"),
-            None => Check::skip(CheckName::Clock, "the STS response had no Date to compare with"),
+            None => Check::skip(
+                CheckName::Clock,
+                "the STS response had no Date to compare with",
+            ),
         },
         Err(_) => Check::skip(
             CheckName::Clock,
@@ -262,7 +267,10 @@ async fn aws_checks(options: &DoctorOptions, api: &Api) -> (Vec<Check>, Option<d
                 CheckName::IamAuthEnabled,
                 CheckName::Policy,
             ] {
-                checks.push(Check::skip(name, "not checked: AWS did not answer who the credentials belong to (see identity)"));
+                checks.push(Check::skip(
+                    name,
+                    "not checked: AWS did not answer who the credentials belong to (see identity)",
+                ));
             }
             return (checks, None);
         }
@@ -279,7 +287,10 @@ async fn aws_checks(options: &DoctorOptions, api: &Api) -> (Vec<Check>, Option<d
     }));
     let Ok(Some(endpoint)) = found else {
         for name in [CheckName::IamAuthEnabled, CheckName::Policy] {
-            checks.push(Check::skip(name, "not checked: no endpoint to look at (see endpoint)"));
+            checks.push(Check::skip(
+                name,
+                "not checked: no endpoint to look at (see endpoint)",
+            ));
         }
         return (checks, None);
     };
@@ -301,7 +312,10 @@ async fn find_endpoint(
     let canonical = dns::canonical_name(hostname, network::TIMEOUT)
         .ok()
         .flatten();
-    if let Some(name) = canonical.as_deref().filter(|c| parse_endpoint_name(c).is_some()) {
+    if let Some(name) = canonical
+        .as_deref()
+        .filter(|c| parse_endpoint_name(c).is_some())
+    {
         match api.find_endpoint(name).await {
             Ok(None) => {}
             found => return (canonical, found),
@@ -350,16 +364,17 @@ async fn policy_check(
     // A session's ARN names its role without the role's path, and IAM
     // simulates only the role's full ARN: GetRole has it.
     let mut principal = me.principal_arn();
-    if let Some(role) = principal.split_once(":role/").map(|(_, name)| name.to_owned()) {
+    if let Some(role) = principal
+        .split_once(":role/")
+        .map(|(_, name)| name.to_owned())
+    {
         if let Ok(full) = api.role_arn(&role).await {
             if !full.is_empty() {
                 principal = full;
             }
         }
     }
-    let answer = api
-        .simulate_connect(&principal, &[arn.to_string()])
-        .await;
+    let answer = api.simulate_connect(&principal, &[arn.to_string()]).await;
     aws::policy(&PolicyQuestion {
         principal: &principal,
         arn: &arn,

@@ -75,7 +75,10 @@ pub fn principal(arn: &str) -> String {
         }
         ("sts", Some(("federated-user", user))) => format!("federated user {user}"),
         ("iam", Some(("user", path_and_name))) => {
-            format!("IAM user {}", path_and_name.rsplit('/').next().unwrap_or_default())
+            format!(
+                "IAM user {}",
+                path_and_name.rsplit('/').next().unwrap_or_default()
+            )
         }
         ("iam", None) if *resource == "root" => "the root user".to_owned(),
         _ => arn.to_owned(),
@@ -94,15 +97,15 @@ fn sso_permission_set(role: &str) -> Option<&str> {
 pub fn identity(result: &Result<CallerIdentity, ApiError>) -> Check {
     let name = CheckName::Identity;
     match result {
-        Ok(me) => Check::pass(
-            name,
-            format!(
-                "{} in account {}: {}",
-                principal(&me.arn),
-                me.account,
-                me.arn
-            ),
-        ),
+        Ok(me) => {
+            let who = principal(&me.arn);
+            let arn = if who == me.arn {
+                String::new()
+            } else {
+                format!(": {}", me.arn)
+            };
+            Check::pass(name, format!("{who} in account {}{arn}", me.account))
+        }
         Err(err) if refuses_credentials(err) => {
             let fix = match code(err) {
                 Some("ExpiredToken" | "ExpiredTokenException" | "RequestExpired") => {
@@ -117,7 +120,9 @@ pub fn identity(result: &Result<CallerIdentity, ApiError>) -> Check {
             };
             Check::fail(
                 name,
-                format!("AWS refuses these credentials: {err}; a token signed with them is refused too"),
+                format!(
+                    "AWS refuses these credentials: {err}; a token signed with them is refused too"
+                ),
                 fix,
             )
         }
@@ -211,9 +216,15 @@ pub fn endpoint(lookup: &EndpointLookup) -> Check {
         Ok(Some(endpoint)) => endpoint,
     };
     let what = describe(endpoint);
-    let engine_name = endpoint.engine.as_deref().unwrap_or("an engine RDS did not name");
+    let engine_name = endpoint
+        .engine
+        .as_deref()
+        .unwrap_or("an engine RDS did not name");
     let Some(engine) = endpoint.engine.as_deref().map(engine_of) else {
-        return Check::skip(name, format!("{hostname} is {what}, and RDS did not say its engine"));
+        return Check::skip(
+            name,
+            format!("{hostname} is {what}, and RDS did not say its engine"),
+        );
     };
     let Some(engine) = engine else {
         return Check::fail(
@@ -365,9 +376,8 @@ pub fn policy(question: &PolicyQuestion) -> Check {
                 ),
                 None => format!("could not simulate rds-db:connect on {arn}: {err}"),
             };
-            return Check::skip(name, why).with_fix(format!(
-                "make sure a policy allows it: {attach}"
-            ));
+            return Check::skip(name, why)
+                .with_fix(format!("make sure a policy allows it: {attach}"));
         }
     };
     let wanted = arn.to_string();
@@ -519,7 +529,9 @@ mod tests {
             found: &found,
         });
         assert_eq!(check.status, Status::Fail);
-        assert!(check.message.ends_with("(POSTGRESQL, port 5432), but --port is 3306"));
+        assert!(check
+            .message
+            .ends_with("(POSTGRESQL, port 5432), but --port is 3306"));
     }
 
     #[test]
