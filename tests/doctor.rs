@@ -14,7 +14,7 @@ use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
 use std::process::Command;
 
-use support::http::{forward_to, Server};
+use support::http::{forward_to, Response, Server};
 use support::iam::{form, value, Iam, Verdict};
 use support::moto::Moto;
 use support::pg_tls::PgTls;
@@ -481,7 +481,7 @@ fn passes_every_check_for_an_instance_with_iam_auth_on_and_exits_0() {
     let report = doctor_at(&env, &db, "5432", "app", &[]);
     report
         .exits(0)
-        .passes("identity", &format!("in account {}: {caller}", aws.account))
+        .passes("identity", &format!("{caller} in account {}", aws.account))
         .passes(
             "clock",
             "the local clock is within 2 s of AWS's (the Date of the STS response)",
@@ -590,7 +590,7 @@ fn fails_iam_auth_enabled_with_the_command_that_turns_it_on_and_that_command_wor
     let cases = [
         (
             &instance,
-            "IAMDatabaseAuthenticationEnabled is false on DB instance my-noiam (DB instance my-noiam)",
+            "IAMDatabaseAuthenticationEnabled is false on DB instance my-noiam: it refuses every token",
             "aws rds modify-db-instance --region us-east-1 --db-instance-identifier my-noiam --enable-iam-database-authentication --apply-immediately",
             true,
         ),
@@ -790,7 +790,10 @@ fn names_an_assumed_role_and_simulates_the_role_with_its_path() {
             ),
         )
         .passes("credentials", "temporary, with a session token")
-        .passes("policy", &format!("{role} may rds-db:connect on {arn}"));
+        .passes(
+            "policy",
+            &format!("IAM role db-connect ({role}) may rds-db:connect on {arn}"),
+        );
     assert_eq!(iam.asked()[0].policy_source_arn, role);
 }
 
@@ -821,4 +824,266 @@ fn never_shows_the_secret_key_the_session_token_or_the_token_even_with_debug() {
             "access key ASIAIOSFODNN7EXAMPLE, temporary, with a session token, no expiry",
         )
         .passes("token", "inspect finds no problem in it");
+}
+
+#[test]
+fn fails_the_clock_when_it_is_more_than_five_minutes_off_awss() {
+    let aws = Aws::start();
+    let db = aws.db("instance", "pg-iam").clone();
+    for (offset, status, words) in [
+        ("+10m", "fail", "ahead of AWS's (the Date of the STS response); tokens made here look signed in the future"),
+        ("-10m", "fail", "behind AWS's (the Date of the STS response); tokens made here look signed in the past"),
+        ("+1m", "pass", "ahead of AWS's (the Date of the STS response), within the 5 minutes AWS allows"),
+    ] {
+        let mut env = aws.env();
+        support::faketime::shift(&mut env, offset);
+        let report = doctor_at(&env, &db, "5432", "app", &[]);
+        let clock = report.check("clock");
+        // The Date has whole seconds and the answer takes a moment.
+        let minutes = &offset[1..offset.len() - 1];
+        let about = [
+            format!("the local clock is {minutes} min "),
+            format!("the local clock is {} min 59 s ", minutes.parse::<u32>().unwrap() - 1),
+        ];
+        assert!(
+            clock.status == status
+                && about.iter().any(|a| clock.message.starts_with(a.as_str()))
+                && clock.message.contains(words),
+            "{offset}: {clock:?}"
+        );
+        if status == "fail" {
+            report.exits(1);
+            assert_eq!(
+                clock.fix.as_deref(),
+                Some("synchronize the clock with NTP (timedatectl set-ntp true, or chronyc makestep), then make a new token")
+            );
+        }
+    }
+}
+
+/// Runs `doctor ARGS` with `hosts` as /etc/hosts, in a mount namespace of
+/// its own (`unshare --mount`, then a bind mount), so that names resolve
+/// as the test says and nothing else on the machine sees it.
+fn with_hosts(env: &TestEnv, hosts: &str, args: &[&str]) -> Doctor {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), hosts).unwrap();
+    let mut all = vec![
+        "--mount",
+        "sh",
+        "-c",
+        "mount --bind \"$0\" /etc/hosts && exec \"$@\"",
+        file.path().to_str().unwrap(),
+        env!("CARGO_BIN_EXE_rds-auth-token"),
+        "doctor",
+    ];
+    all.extend_from_slice(args);
+    Doctor::new(env.run_program("unshare", &all))
+}
+
+#[test]
+fn follows_a_cname_to_the_endpoint_and_says_which_name_to_sign_for() {
+    let aws = Aws::start();
+    let db = aws.db("instance", "pg-iam").clone();
+    let pg = PgTls::start(&db.address);
+    let via = pg.addr().to_string();
+    let args = [
+        "--hostname",
+        "db.example.internal",
+        "--port",
+        "5432",
+        "--username",
+        "app",
+        "--region",
+        REGION,
+        "--via",
+        &via,
+    ];
+    // moto has no DescribeDBProxyEndpoints, which a name of no RDS shape
+    // is also looked up with: this answers it with none, as RDS does in a
+    // region without proxy endpoints, and passes the rest on to moto.
+    let to_moto = forward_to(aws.moto.addr());
+    let rds = Server::start(move |req| {
+        if value(&form(req), "Action") == Some("DescribeDBProxyEndpoints") {
+            Response::ok(
+                "<DescribeDBProxyEndpointsResponse xmlns=\"http://rds.amazonaws.com/doc/2014-10-31/\">\
+                 <DescribeDBProxyEndpointsResult><DBProxyEndpoints></DBProxyEndpoints>\
+                 </DescribeDBProxyEndpointsResult><ResponseMetadata><RequestId>1</RequestId>\
+                 </ResponseMetadata></DescribeDBProxyEndpointsResponse>",
+            )
+            .header("Content-Type", "text/xml")
+        } else {
+            to_moto(req)
+        }
+    });
+    let mut env = aws.env();
+    env.env("AWS_ENDPOINT_URL_RDS", rds.url());
+    let hosts = format!(
+        "127.0.0.1 localhost\n127.0.0.1 {} db.example.internal\n",
+        db.address
+    );
+    let report = with_hosts(&env, &hosts, &args);
+    report.passes(
+        "endpoint",
+        &format!(
+            "db.example.internal is a CNAME of {0}, DB instance pg-iam (postgres, port 5432); sign tokens for {0}: pass it as --hostname",
+            db.address
+        ),
+    );
+    let token = report.exits(1).fails(
+        "token",
+        "has a problem: not_rds_endpoint: host 'db.example.internal' is not an RDS endpoint name (a CNAME?)",
+    );
+    assert!(token
+        .fix
+        .unwrap()
+        .contains("make the token for the endpoint RDS shows"));
+    report.passes("iam-auth-enabled", "on DB instance pg-iam");
+
+    // A name whose canonical name is no endpoint either.
+    let hosts = "127.0.0.1 localhost\n127.0.0.1 other.example.internal db.example.internal\n";
+    with_hosts(&env, hosts, &args).fails(
+        "endpoint",
+        "no DB instance, Aurora cluster or RDS Proxy in us-east-1 has the address db.example.internal (nor its canonical name other.example.internal)",
+    );
+}
+
+#[test]
+fn fails_the_region_once_when_it_is_not_the_endpoints_and_asks_aws_in_the_endpoints() {
+    let aws = Aws::start();
+    let db = aws.db("instance", "pg-iam").clone();
+    let report = doctor_at(&aws.env(), &db, "5432", "app", &["--region", "eu-west-1"]);
+    let region = report.exits(1).fails(
+        "region",
+        "signing for eu-west-1 (from --region), but the endpoint is in us-east-1; the database refuses a token signed for another region",
+    );
+    assert_eq!(
+        region.fix.as_deref(),
+        Some("pass --region us-east-1, or set AWS_REGION or the profile's region to us-east-1")
+    );
+    report.passes("endpoint", "is DB instance pg-iam").skips(
+        "token",
+        "has only the problems reported above (region_mismatch)",
+    );
+    let failed: Vec<&str> = NAMES
+        .iter()
+        .copied()
+        .filter(|name| report.check(name).status == "fail")
+        .collect();
+    assert_eq!(failed, ["region"]);
+}
+
+#[test]
+fn skips_every_aws_check_when_aws_does_not_answer_and_exits_0_if_nothing_failed() {
+    let pg = PgTls::start(TUNNEL_HOST);
+    let via = pg.addr().to_string();
+    let ca = pg.ca_pem();
+    let report = doctor(
+        &keys(),
+        &[
+            "--hostname",
+            TUNNEL_HOST,
+            "--port",
+            "5432",
+            "--username",
+            "app",
+            "--via",
+            &via,
+            "--ssl-ca",
+            ca.to_str().unwrap(),
+        ],
+    );
+    report
+        .exits(0)
+        .skips(
+            "identity",
+            "could not ask AWS who the credentials belong to: GetCallerIdentity could not reach AWS",
+        )
+        .skips("clock", "no answer from AWS to compare with (see identity)")
+        .skips("endpoint", "(see identity)")
+        .skips("iam-auth-enabled", "(see identity)")
+        .skips("policy", "(see identity)")
+        .passes("tls", "verifies against the CAs in --ssl-ca")
+        .passes("token", "inspect finds no problem in it");
+    assert_eq!(pg.handshakes(), 1);
+}
+
+#[test]
+fn without_credentials_fails_once_and_skips_what_needs_them() {
+    let mut env = TestEnv::new();
+    env.env("AWS_ENDPOINT_URL", format!("http://{}", closed_port()));
+    let report = doctor(
+        &env,
+        &[
+            "--hostname",
+            TUNNEL_HOST,
+            "--port",
+            "5432",
+            "--username",
+            "app",
+            "--via",
+            &closed_port().to_string(),
+        ],
+    );
+    let credentials = report
+        .exits(1)
+        .fails("credentials", "no AWS credentials found");
+    assert!(credentials
+        .fix
+        .unwrap()
+        .starts_with("set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"));
+    for name in [
+        "identity",
+        "clock",
+        "endpoint",
+        "iam-auth-enabled",
+        "policy",
+    ] {
+        report.skips(name, "no credentials to ask AWS with (see credentials)");
+    }
+    report.skips("token", "no credentials to sign with (see credentials)");
+
+    let report = doctor(
+        &keys(),
+        &[
+            "--hostname",
+            TUNNEL_HOST,
+            "--port",
+            "5432",
+            "--username",
+            "app",
+            "--profile",
+            "nosuch",
+        ],
+    );
+    report.exits(1).fails(
+        "credentials",
+        "profile 'nosuch' (from --profile) is not in the shared config or credentials file",
+    );
+}
+
+#[test]
+fn refuses_bad_flags_with_one_line_and_status_2() {
+    let env = keys();
+    for (args, message) in [
+        (
+            &["--hostname", TUNNEL_HOST, "--port", "0", "--username", "app"][..],
+            "rds-auth-token: error: --port 0 is not a port",
+        ),
+        (
+            &["--hostname", TUNNEL_HOST, "--port", "5432", "--username", "app", "--via", "db:1"],
+            "rds-auth-token: error: --via \"db:1\" is not an IP address and port",
+        ),
+        (
+            &["--hostname", TUNNEL_HOST, "--port", "5432", "--username", "app", "--engine", "oracle"],
+            "rds-auth-token: error: invalid value 'oracle' for '--engine <ENGINE>'",
+        ),
+        (
+            &["--hostname", TUNNEL_HOST, "--port", "5432"],
+            "rds-auth-token: error: the following required arguments were not provided: --username <USERNAME>",
+        ),
+    ] {
+        let mut all = vec!["doctor"];
+        all.extend_from_slice(args);
+        env.run(&all).fails_with(2).stderr_contains(message);
+    }
 }

@@ -474,6 +474,18 @@ mod tests {
     }
 
     #[test]
+    fn quotes_a_user_name_for_the_shell_only_when_it_needs_it() {
+        assert_eq!(shell_word("app_user"), "app_user");
+        assert_eq!(
+            shell_word("db.abc.rds.amazonaws.com"),
+            "db.abc.rds.amazonaws.com"
+        );
+        assert_eq!(shell_word("O'Brien x"), r"'O'\''Brien x'");
+        assert_eq!(shell_word("$(id)"), "'$(id)'");
+        assert_eq!(shell_word(""), "''");
+    }
+
+    #[test]
     fn checks_the_flags_as_the_token_command_does() {
         let err = |args: &[&str]| doctor(args).unwrap_err().to_string();
         assert!(

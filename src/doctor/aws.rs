@@ -74,14 +74,25 @@ pub fn principal(arn: &str) -> String {
             }
         }
         ("sts", Some(("federated-user", user))) => format!("federated user {user}"),
-        ("iam", Some(("user", path_and_name))) => {
+        ("iam", Some((kind @ ("user" | "role"), path_and_name))) => {
             format!(
-                "IAM user {}",
+                "IAM {kind} {}",
                 path_and_name.rsplit('/').next().unwrap_or_default()
             )
         }
         ("iam", None) if *resource == "root" => "the root user".to_owned(),
         _ => arn.to_owned(),
+    }
+}
+
+/// `arn` in words and in full, `IAM role app (arn:aws:iam::...)`, or
+/// just the ARN when it is of no kind [`principal`] knows.
+fn named(arn: &str) -> String {
+    let who = principal(arn);
+    if who == arn {
+        who
+    } else {
+        format!("{who} ({arn})")
     }
 }
 
@@ -319,7 +330,12 @@ pub fn iam_auth(endpoint: &DbEndpoint, region: &str) -> Check {
         Some(false) => Check::fail(
             name,
             format!(
-                "{setting} on {on_what} ({what}): it refuses every token (\"PAM authentication failed\", \"Access denied\")"
+                "{setting} on {on_what}{}: it refuses every token (\"PAM authentication failed\", \"Access denied\")",
+                if what == on_what {
+                    String::new()
+                } else {
+                    format!(" ({what})")
+                }
             ),
             command,
         ),
@@ -367,6 +383,7 @@ pub fn policy(question: &PolicyQuestion) -> Check {
         principal(who),
         one_line_policy(arn)
     );
+    let who = named(who);
     let decisions = match answer {
         Ok(decisions) => decisions,
         Err(err) => {
@@ -447,6 +464,10 @@ mod tests {
             "IAM user jane"
         );
         assert_eq!(principal("arn:aws:iam::123456789012:root"), "the root user");
+        assert_eq!(
+            named("arn:aws:iam::123456789012:role/service-role/app"),
+            "IAM role app (arn:aws:iam::123456789012:role/service-role/app)"
+        );
         assert_eq!(
             principal("arn:aws-cn:sts::123456789012:federated-user/bob"),
             "federated user bob"

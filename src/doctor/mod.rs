@@ -51,16 +51,6 @@ pub enum Engine {
     Mysql,
 }
 
-impl Engine {
-    /// `PostgreSQL` or `MySQL`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Engine::Postgres => "PostgreSQL",
-            Engine::Mysql => "MySQL",
-        }
-    }
-}
-
 /// How a check ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
