@@ -1087,3 +1087,55 @@ fn refuses_bad_flags_with_one_line_and_status_2() {
         env.run(&all).fails_with(2).stderr_contains(message);
     }
 }
+
+#[test]
+fn runs_every_doctor_command_of_the_readme() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let section = readme
+        .split("\n## Diagnose: `doctor`\n")
+        .nth(1)
+        .expect("README has the doctor section");
+    let section = section.split("\n## ").next().unwrap();
+    // The lines of its ```sh blocks, continuation lines joined.
+    let mut shell = String::new();
+    let mut in_sh = false;
+    for line in section.lines() {
+        match line {
+            "```sh" => in_sh = true,
+            "```" => in_sh = false,
+            line if in_sh => {
+                shell.push_str(line);
+                shell.push('\n');
+            }
+            _ => {}
+        }
+    }
+    let joined = shell.replace("\\\n", " ");
+    let commands: Vec<Vec<&str>> = joined
+        .lines()
+        .filter(|l| l.starts_with("rds-auth-token doctor "))
+        .map(|l| {
+            l.split('|')
+                .next()
+                .unwrap()
+                .split_whitespace()
+                .skip(1)
+                .collect()
+        })
+        .collect();
+    assert_eq!(commands.len(), 3, "{section}");
+    for args in commands {
+        // AWS does not answer and nothing listens: the flags parse, and
+        // every check is reported.
+        let report = doctor(&keys(), &args[1..]);
+        assert_eq!(report.run.code(), Some(1), "{args:?}");
+        if args.contains(&"--json") {
+            assert!(report.run.stdout().contains(
+                r#"{"name":"identity","status":"skip","message":"could not ask AWS who the credentials belong to: GetCallerIdentity could not reach AWS"#
+            ));
+        } else {
+            report.skips("identity", "could not reach AWS");
+        }
+    }
+}
