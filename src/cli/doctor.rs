@@ -364,14 +364,15 @@ async fn policy_check(
     // A session's ARN names its role without the role's path, and IAM
     // simulates only the role's full ARN: GetRole has it.
     let mut principal = me.principal_arn();
+    let mut role_lookup = None;
     if let Some(role) = principal
         .split_once(":role/")
         .map(|(_, name)| name.to_owned())
     {
-        if let Ok(full) = api.role_arn(&role).await {
-            if !full.is_empty() {
-                principal = full;
-            }
+        match api.role_arn(&role).await {
+            Ok(full) if !full.is_empty() => principal = full,
+            Ok(_) => {}
+            Err(err) => role_lookup = Some(err),
         }
     }
     let answer = api.simulate_connect(&principal, &[arn.to_string()]).await;
@@ -380,6 +381,7 @@ async fn policy_check(
         arn: &arn,
         policy_command: &policy_command,
         answer: &answer,
+        role_lookup: role_lookup.as_ref(),
     })
 }
 

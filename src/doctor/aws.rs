@@ -367,6 +367,9 @@ pub struct PolicyQuestion<'a> {
     pub policy_command: &'a str,
     /// `iam:SimulatePrincipalPolicy`'s answer.
     pub answer: &'a Result<Vec<Decision>, ApiError>,
+    /// Why `iam:GetRole` gave no full ARN (with the role's path) for a
+    /// role, when it did not: the simulation then had the ARN without it.
+    pub role_lookup: Option<&'a ApiError>,
 }
 
 /// The `policy` check.
@@ -377,6 +380,7 @@ pub fn policy(question: &PolicyQuestion) -> Check {
         arn,
         policy_command,
         answer,
+        role_lookup,
     } = question;
     let attach = format!(
         "attach a policy allowing it to {} ({policy_command} prints it): {}",
@@ -387,11 +391,18 @@ pub fn policy(question: &PolicyQuestion) -> Check {
     let decisions = match answer {
         Ok(decisions) => decisions,
         Err(err) => {
-            let why = match err.denied_permission() {
-                Some(permission) => format!(
+            let why = match (err.denied_permission(), role_lookup) {
+                (Some(permission), _) => format!(
                     "could not simulate rds-db:connect on {arn}: {permission} is denied to these credentials"
                 ),
-                None => format!("could not simulate rds-db:connect on {arn}: {err}"),
+                (None, Some(lookup)) if code(err) == Some("NoSuchEntity") => format!(
+                    "could not simulate rds-db:connect on {arn}: IAM knows the role by its full ARN, with its path, which iam:GetRole tells, and {}",
+                    match lookup.denied_permission() {
+                        Some(permission) => format!("{permission} is denied to these credentials"),
+                        None => lookup.to_string(),
+                    }
+                ),
+                (None, _) => format!("could not simulate rds-db:connect on {arn}: {err}"),
             };
             return Check::skip(name, why)
                 .with_fix(format!("make sure a policy allows it: {attach}"));
@@ -593,6 +604,33 @@ mod tests {
             check.message,
             "could not look the endpoint up: rds:DescribeDBInstances is denied to these credentials"
         );
+    }
+
+    #[test]
+    fn says_a_role_with_a_path_needs_get_role_when_iam_does_not_know_it_without() {
+        let arn = DbUserArn::new("us-east-1", "123456789012", "db-ABCDEFGHIJKL", "app").unwrap();
+        let answer = Err(ApiError::Other {
+            operation: "SimulatePrincipalPolicy".into(),
+            code: Some("NoSuchEntity".into()),
+            message: "NoSuchEntity: role app not found".into(),
+        });
+        let get_role = ApiError::Denied {
+            permission: "iam:GetRole".into(),
+            message: "not authorized".into(),
+        };
+        let check = policy(&PolicyQuestion {
+            principal: "arn:aws:iam::123456789012:role/app",
+            arn: &arn,
+            policy_command: "rds-auth-token policy --hostname h --username app",
+            answer: &answer,
+            role_lookup: Some(&get_role),
+        });
+        assert_eq!(check.status, Status::Skip);
+        assert!(
+            check.message.ends_with("with its path, which iam:GetRole tells, and iam:GetRole is denied to these credentials"),
+            "{check:?}"
+        );
+        assert!(check.fix.unwrap().contains(r#""Action": "rds-db:connect""#));
     }
 
     #[test]
