@@ -118,6 +118,12 @@ async fn signing_and_aws_checks(options: &DoctorOptions) -> (Vec<Check>, Option<
         profiles.as_ref().ok(),
         HostRegion::Rds(&token.hostname),
     );
+    if let Ok(choice) = &region {
+        signing.debug(format_args!(
+            "region {} (from {})",
+            choice.name, choice.source
+        ));
+    }
     checks.push(match &region {
         Ok(choice) => local::region_chosen(
             &choice.name,
