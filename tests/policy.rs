@@ -374,7 +374,7 @@ fn rds_stand_in(req: &Request) -> Response {
 }
 
 #[test]
-fn finds_custom_endpoints_proxy_endpoints_and_names_of_no_rds_shape_through_a_stand_in() {
+fn finds_custom_endpoints_proxies_proxy_endpoints_and_names_of_no_rds_shape_through_a_stand_in() {
     // moto has no custom endpoints, DescribeDBProxyEndpoints or paging.
     let rds = Server::start(rds_stand_in);
     let env = TestEnv::new();
@@ -393,6 +393,10 @@ fn finds_custom_endpoints_proxy_endpoints_and_names_of_no_rds_shape_through_a_st
             "prx-0123456789abcdef0",
         ),
         ("db.internal.example", "db-SECONDPAGE"),
+        (
+            "PX2.proxy-abc123.us-east-1.rds.amazonaws.com.",
+            "prx-0123456789abcdef0",
+        ),
     ] {
         env.run([
             "policy",
@@ -442,6 +446,8 @@ fn finds_custom_endpoints_proxy_endpoints_and_names_of_no_rds_shape_through_a_st
             // A name of no RDS shape: listed, found on the second page.
             "DescribeDBInstances",
             "DescribeDBInstances Marker=page-2",
+            // A proxy's own endpoint (the name in upper case, with a final dot).
+            "DescribeDBProxies DBProxyName=px2",
         ]
     );
 }

@@ -299,9 +299,13 @@ fn searched(hostname: &str) -> String {
         Some(name) => {
             let call = match name.kind {
                 EndpointKind::Instance => "DescribeDBInstances",
-                EndpointKind::ClusterWriter
-                | EndpointKind::ClusterReader
-                | EndpointKind::ClusterCustom => "DescribeDBClusters",
+                EndpointKind::ClusterWriter | EndpointKind::ClusterReader => "DescribeDBClusters",
+                EndpointKind::ClusterCustom => {
+                    return format!(
+                        "looked for the {} '{}' its name points to among every cluster's custom endpoints, and compared it with the endpoints of every DB instance and RDS Proxy in the region",
+                        name.kind, name.name
+                    )
+                }
                 EndpointKind::Proxy => "DescribeDBProxies",
                 EndpointKind::ProxyEndpoint => "DescribeDBProxyEndpoints",
             };
