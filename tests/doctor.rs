@@ -1139,3 +1139,50 @@ fn runs_every_doctor_command_of_the_readme() {
         }
     }
 }
+
+#[test]
+fn fails_identity_once_when_aws_refuses_the_credentials() {
+    // STS's answer for an access key it does not know, as the AWS query
+    // protocol writes errors (tests/support/iam.rs).
+    let sts = Server::start(|_req| {
+        support::iam::error_response(
+            403,
+            "InvalidClientTokenId",
+            "The security token included in the request is invalid.",
+        )
+    });
+    let mut env = keys();
+    env.env("AWS_ENDPOINT_URL_STS", sts.url());
+    let report = doctor(
+        &env,
+        &[
+            "--hostname",
+            TUNNEL_HOST,
+            "--port",
+            "5432",
+            "--username",
+            "app",
+            "--via",
+            &via(Db::Postgres),
+            "--ssl-ca",
+            &ca(servers::Servers::ca_cert),
+        ],
+    );
+    let identity = report.exits(1).fails(
+        "identity",
+        "AWS refuses these credentials: GetCallerIdentity failed: InvalidClientTokenId: The security token included in the request is invalid.; a token signed with them is refused too",
+    );
+    assert!(identity
+        .fix
+        .unwrap()
+        .starts_with("the access key is not one AWS knows"));
+    for name in ["endpoint", "iam-auth-enabled", "policy"] {
+        report.skips(name, "(see identity)");
+    }
+    let failed: Vec<&str> = NAMES
+        .iter()
+        .copied()
+        .filter(|name| report.check(name).status == "fail")
+        .collect();
+    assert_eq!(failed, ["identity"]);
+}

@@ -118,15 +118,22 @@ pub fn identity(result: &Result<CallerIdentity, ApiError>) -> Check {
             Check::pass(name, format!("{who} in account {}{arn}", me.account))
         }
         Err(err) if refuses_credentials(err) => {
+            let text = err.to_string();
+            let clock = code(err) == Some("RequestExpired")
+                || (code(err) == Some("SignatureDoesNotMatch")
+                    && (text.contains("Signature expired") || text.contains("not yet current")));
             let fix = match code(err) {
-                Some("ExpiredToken" | "ExpiredTokenException" | "RequestExpired") => {
+                _ if clock => {
+                    "AWS saw the request as signed at another time than its own: the local clock is more than 5 minutes off; synchronize it with NTP (timedatectl set-ntp true, or chronyc makestep)"
+                }
+                Some("ExpiredToken" | "ExpiredTokenException") => {
                     "the session has expired: get fresh credentials (aws sso login, assume the role again, or let the instance or container role refresh them)"
                 }
                 Some("SignatureDoesNotMatch") => {
-                    "the secret key does not belong to the access key (or the clock is off: see clock); set the pair that goes together"
+                    "the secret key does not belong to the access key: set the pair that goes together"
                 }
                 _ => {
-                    "the access key is not one AWS knows (deleted, deactivated, or from another partition or a temporary key without its session token); use current credentials"
+                    "the access key is not one AWS knows (deleted, deactivated, from another partition, or a temporary key without its session token): use current credentials"
                 }
             };
             Check::fail(
@@ -631,6 +638,49 @@ mod tests {
             "{check:?}"
         );
         assert!(check.fix.unwrap().contains(r#""Action": "rds-db:connect""#));
+    }
+
+    #[test]
+    fn fails_identity_when_aws_refuses_the_credentials_and_says_why() {
+        let refused = |code: &str, message: &str| {
+            identity(&Err(ApiError::Other {
+                operation: "GetCallerIdentity".into(),
+                code: Some(code.into()),
+                message: format!("{code}: {message}"),
+            }))
+        };
+        let check = refused(
+            "InvalidClientTokenId",
+            "The security token included in the request is invalid.",
+        );
+        assert_eq!(check.status, Status::Fail);
+        assert!(check
+            .fix
+            .unwrap()
+            .starts_with("the access key is not one AWS knows"));
+        let check = refused("SignatureDoesNotMatch", "Signature expired: 20261122T011000Z is now earlier than 20261122T011607Z (20261122T012107Z - 5 min.)");
+        assert!(check
+            .fix
+            .unwrap()
+            .contains("the local clock is more than 5 minutes off"));
+        let check = refused(
+            "SignatureDoesNotMatch",
+            "The request signature we calculated does not match the signature you provided.",
+        );
+        assert!(check
+            .fix
+            .unwrap()
+            .starts_with("the secret key does not belong to the access key"));
+        let check = refused(
+            "ExpiredToken",
+            "The security token included in the request is expired",
+        );
+        assert!(check.fix.unwrap().starts_with("the session has expired"));
+        let unreachable = identity(&Err(ApiError::Unreachable {
+            operation: "GetCallerIdentity".into(),
+            message: "dns error".into(),
+        }));
+        assert_eq!(unreachable.status, Status::Skip);
     }
 
     #[test]
