@@ -6,11 +6,15 @@
 //! endpoint, whether IAM authentication is on, the IAM policy, the network,
 //! TLS, and a token. Each check passes, fails (and says how to fix it), or
 //! is skipped (and says why: its input is missing because an earlier check
-//! failed, or the caller may not make the call it needs). This module has
-//! the checks that need no AWS API: the TCP connection ([`network`]), the
-//! TLS handshake as PostgreSQL and MySQL clients make it ([`tls`]), the
-//! clock against a server's `Date` ([`clock`]) and the canonical name of a
-//! host ([`dns`]).
+//! failed, or the caller may not make the call it needs).
+//!
+//! The probes need no AWS API: the TCP connection ([`network`]), the TLS
+//! handshake as PostgreSQL and MySQL clients make it ([`tls`], with
+//! [`mysql`]'s greeting), the clock against a server's `Date` ([`clock`])
+//! and the canonical name of a host ([`dns`]). [`local`] judges the
+//! credentials, the region and a token made with them; [`aws`] makes the
+//! AWS checks from [`crate::aws_api`]'s answers. Finding the credentials and
+//! asking AWS is the caller's part (the `doctor` command's).
 //!
 //! # Example
 //! ```
