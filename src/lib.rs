@@ -36,6 +36,7 @@
 
 pub mod aws_api;
 pub mod credentials;
+pub mod doctor;
 pub mod endpoint;
 mod error;
 pub mod inspect;

@@ -30,6 +30,15 @@ pub struct Signing {
     pub chain: ChainSettings,
 }
 
+impl Signing {
+    /// Writes `message` to stderr with `--debug`.
+    pub fn debug(&self, message: std::fmt::Arguments) {
+        if self.debug {
+            say!("rds-auth-token: debug: {message}");
+        }
+    }
+}
+
 /// What a kind's endpoint name says about the region.
 #[derive(Debug, Clone, Copy)]
 pub enum HostRegion<'a> {
@@ -64,18 +73,53 @@ pub async fn generate<K: Presignable>(
     asked: u64,
     build: impl Fn(&str, u64) -> Result<K, rds_auth_token::Error>,
 ) -> Result<Made, Failure> {
-    let debug = |message: std::fmt::Arguments| {
-        if signing.debug {
-            say!("rds-auth-token: debug: {message}");
-        }
-    };
     let profiles = Profiles::load(signing.profile.as_deref())
         .await
         .map_err(Failure::runtime)?;
     let (region, source) = resolve_region(signing, &profiles, host)?;
-    debug(format_args!("region {region} (from {source})"));
+    signing.debug(format_args!("region {region} (from {source})"));
+    let ready = credentials_for(signing, &profiles, &region, asked).await?;
+    if let Some(asked) = ready.shortened_from {
+        say!(
+            "rds-auth-token: warning: the credentials expire at {}, so the token is valid for {} seconds, not {asked}",
+            ready
+                .resolved
+                .credentials()
+                .expiry()
+                .map_or_else(String::new, rfc3339),
+            ready.expires_in,
+        );
+    }
+    sign(signing, &region, &ready, build)
+}
 
-    let mut resolved = credentials::resolve(&profiles, &region, SystemTime::now(), &signing.chain)
+/// Credentials ready to sign with, and the validity they allow.
+pub struct Ready {
+    pub resolved: credentials::ResolvedCredentials,
+    /// When to sign: just after the credentials were found.
+    pub signed_at: SystemTime,
+    /// The validity to sign for, in seconds: the one asked for, or less
+    /// when the credentials expire sooner.
+    pub expires_in: u64,
+    /// The validity asked for, when the credentials' expiry cut it short.
+    pub shortened_from: Option<u64>,
+}
+
+/// Finds the credentials in `region` (for the STS and IAM Identity Center
+/// calls the chain may make), fetching them again past any cache when they
+/// are too close to expiry to sign with, and cuts the `asked` validity to
+/// theirs.
+///
+/// # Errors
+/// A runtime failure when no credentials can be found, or they are about
+/// to expire.
+pub async fn credentials_for(
+    signing: &Signing,
+    profiles: &Profiles,
+    region: &str,
+    asked: u64,
+) -> Result<Ready, Failure> {
+    let mut resolved = credentials::resolve(profiles, region, SystemTime::now(), &signing.chain)
         .await
         .map_err(Failure::runtime)?;
     let mut signed_at = SystemTime::now();
@@ -85,20 +129,20 @@ pub async fn generate<K: Presignable>(
     let mut lifetime = lifetime_with(&resolved, signed_at);
     if matches!(lifetime, TokenLifetime::CredentialsExpiring { .. }) {
         // Too close to expiry to sign with: fetch them again, past any cache.
-        debug(format_args!(
+        signing.debug(format_args!(
             "credentials from {} expire within {} seconds; fetching them again",
             resolved.source(),
             MIN_CREDENTIAL_LIFETIME.as_secs()
         ));
         let fresh = signing.chain.clone().no_cache(true);
-        resolved = credentials::resolve(&profiles, &region, SystemTime::now(), &fresh)
+        resolved = credentials::resolve(profiles, region, SystemTime::now(), &fresh)
             .await
             .map_err(Failure::runtime)?;
         signed_at = SystemTime::now();
         lifetime = lifetime_with(&resolved, signed_at);
     }
     let creds = resolved.credentials();
-    debug(format_args!(
+    signing.debug(format_args!(
         "credentials from {} (profile '{}' from {}): access key {}, session token {}, expire {}{}",
         resolved.source(),
         profiles.selected(),
@@ -117,17 +161,11 @@ pub async fn generate<K: Presignable>(
         },
     ));
     if let Some(note) = resolved.cache_note() {
-        debug(format_args!("{note}"));
+        signing.debug(format_args!("{note}"));
     }
-    let expires_in = match lifetime {
-        TokenLifetime::AsAsked(expires_in) => expires_in,
-        TokenLifetime::Shortened { expires_in, asked } => {
-            say!(
-                "rds-auth-token: warning: the credentials expire at {}, so the token is valid for {expires_in} seconds, not {asked}",
-                creds.expiry().map_or_else(String::new, rfc3339),
-            );
-            expires_in
-        }
+    let (expires_in, shortened_from) = match lifetime {
+        TokenLifetime::AsAsked(expires_in) => (expires_in, None),
+        TokenLifetime::Shortened { expires_in, asked } => (expires_in, Some(asked)),
         TokenLifetime::CredentialsExpiring { left } => {
             return Err(Failure::runtime(anyhow::anyhow!(
                 "the credentials from {} expire at {}, {} seconds from now, too soon for a token to be of use, and fetching them again gave no later ones; refresh them at their source (for IAM Identity Center: aws sso login) and try again",
@@ -137,23 +175,53 @@ pub async fn generate<K: Presignable>(
             )));
         }
     };
+    Ok(Ready {
+        resolved,
+        signed_at,
+        expires_in,
+        shortened_from,
+    })
+}
 
-    let config = build(&region, expires_in).map_err(Failure::usage)?;
+/// Signs what `build` makes of `region` and the validity `ready` allows.
+///
+/// # Errors
+/// A usage failure when `build` refuses its inputs.
+pub fn sign<K: Presignable>(
+    signing: &Signing,
+    region: &str,
+    ready: &Ready,
+    build: impl Fn(&str, u64) -> Result<K, rds_auth_token::Error>,
+) -> Result<Made, Failure> {
+    let creds = ready.resolved.credentials();
+    let config = build(region, ready.expires_in).map_err(Failure::usage)?;
     let token = TokenSigner::new()
-        .sign(&config, creds, signed_at)
+        .sign(&config, creds, ready.signed_at)
         .map_err(Failure::runtime)?;
-    let expires_at = signed_at + Duration::from_secs(expires_in);
-    debug(format_args!(
-        "signed at {} for {expires_in} seconds, expires at {}",
-        rfc3339(signed_at),
+    let expires_at = ready.signed_at + Duration::from_secs(ready.expires_in);
+    signing.debug(format_args!(
+        "signed at {} for {} seconds, expires at {}",
+        rfc3339(ready.signed_at),
+        ready.expires_in,
         rfc3339(expires_at),
     ));
     Ok(Made {
         token,
-        region,
+        region: region.to_owned(),
         expires_at,
         credential_expiration: creds.expiry(),
     })
+}
+
+/// The signing region, where it came from in words, and the region in the
+/// endpoint name when that is another one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegionChoice {
+    pub name: String,
+    pub source: String,
+    /// The endpoint name's region, when it differs from `name`: the
+    /// database will refuse a token signed for `name`.
+    pub endpoint_region: Option<String>,
 }
 
 /// The signing region and where it came from, in words; warns when the
@@ -167,8 +235,32 @@ pub fn resolve_region(
     profiles: &Profiles,
     host: HostRegion<'_>,
 ) -> Result<(String, String), Failure> {
+    let choice = choose_region(signing, Some(profiles), host)?;
+    if let Some(host_region) = &choice.endpoint_region {
+        say!(
+            "rds-auth-token: warning: signing for {} (from {}), but the endpoint is in {host_region}; \
+             the database will refuse this token, pass --region {host_region}",
+            choice.name,
+            choice.source
+        );
+    }
+    Ok((choice.name, choice.source))
+}
+
+/// The signing region, as the token commands choose it: `--region`, the
+/// environment, the profile's (when `profiles` could be read), then the
+/// endpoint name. Says nothing.
+///
+/// # Errors
+/// A usage failure when no region can be found, or the first source that
+/// names one names no region.
+pub fn choose_region(
+    signing: &Signing,
+    profiles: Option<&Profiles>,
+    host: HostRegion<'_>,
+) -> Result<RegionChoice, Failure> {
     let env = |var: &str| std::env::var(var).ok();
-    let profile = profiles.region().map(|r| (profiles.selected(), r));
+    let profile = profiles.and_then(|p| p.region().map(|r| (p.selected(), r)));
     let flag = signing.region.as_deref();
     let (name, source, host_region) = match host {
         HostRegion::Rds(hostname) => {
@@ -213,13 +305,11 @@ pub fn resolve_region(
             Err(err) => return Err(Failure::usage(err)),
         },
     };
-    if let Some(host_region) = &host_region {
-        say!(
-            "rds-auth-token: warning: signing for {name} (from {source}), but the endpoint is in {host_region}; \
-             the database will refuse this token, pass --region {host_region}"
-        );
-    }
-    Ok((name, source))
+    Ok(RegionChoice {
+        name,
+        source,
+        endpoint_region: host_region,
+    })
 }
 
 /// Runs `future` on a single-threaded runtime, dropped before returning.
@@ -245,15 +335,23 @@ pub async fn rds_token(token: &TokenOptions) -> Result<Made, Failure> {
         &token.signing,
         HostRegion::Rds(&token.hostname),
         token.expires_in.as_secs(),
-        |region, expires_in| {
-            AuthTokenConfig::builder()
-                .hostname(&token.hostname)
-                .port(token.port)
-                .username(token.username.as_str())
-                .region(region)
-                .expires_in_secs(expires_in)
-                .build()
-        },
+        rds_config(token),
     )
     .await
+}
+
+/// What an RDS or Aurora token for `token` is made from, given the region
+/// and validity: the `build` of [`generate`] and [`sign`].
+pub fn rds_config(
+    token: &TokenOptions,
+) -> impl Fn(&str, u64) -> Result<AuthTokenConfig, rds_auth_token::Error> + '_ {
+    |region, expires_in| {
+        AuthTokenConfig::builder()
+            .hostname(&token.hostname)
+            .port(token.port)
+            .username(token.username.as_str())
+            .region(region)
+            .expires_in_secs(expires_in)
+            .build()
+    }
 }

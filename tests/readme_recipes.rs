@@ -578,3 +578,16 @@ fn the_setup_walkthrough_prints_the_policy_and_the_statements_aws_documents() {
          CREATE USER `app_user`@`%` IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS' REQUIRE SSL;\n"
     );
 }
+
+#[test]
+fn the_troubleshooting_pipe_inspects_a_fresh_token_and_finds_nothing_wrong() {
+    let mut env = TestEnv::new();
+    env.with_env_keys();
+    let run = readme::run_block(&mut env, "troubleshoot-inspect", &[]);
+    let report = run.success().stdout();
+    assert!(report.contains("\nproblems:      none\n"), "{report}");
+    assert!(
+        report.contains("signature:     matches the secret key of 'AKIAIOSFODNN7EXAMPLE'"),
+        "{report}"
+    );
+}

@@ -47,6 +47,7 @@
 mod date;
 mod endpoint;
 mod error;
+mod role;
 mod simulate;
 
 use std::time::{Duration, SystemTime};

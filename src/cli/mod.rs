@@ -6,6 +6,7 @@ pub mod args;
 mod ca_bundle;
 mod cache;
 mod cache_kinds;
+mod doctor;
 mod dsql;
 mod elasticache;
 pub mod exec;
@@ -234,6 +235,26 @@ pub enum Command {
     /// Example: rds-auth-token refresh --hostname H --port 5432 --username U --file ~/.pgpass
     Refresh(refresh::RefreshArgs),
 
+    /// Check everything an IAM login to the database needs, and say how to
+    /// fix what is wrong.
+    ///
+    /// Runs every check it can and prints one line each (pass, fail or
+    /// skip), with the fix under each failure: credentials (found, from
+    /// where, expiring when; never a secret), region (which, from where; not
+    /// the endpoint's fails), identity (who AWS says you are), clock (against
+    /// AWS's; more than 5 minutes off fails), endpoint (an RDS instance,
+    /// cluster or proxy endpoint, or a CNAME of one, with its engine and
+    /// port), iam-auth-enabled, policy (rds-db:connect on the user's ARN),
+    /// network (a TCP connection within 3 s, to --via when given), tls (the
+    /// certificate verified against the Amazon RDS CAs or --ssl-ca, for
+    /// --hostname) and token (made as the token command makes it, and
+    /// checked as inspect checks one; never printed). A check whose input is
+    /// missing, or whose AWS call is denied, is skipped and says why.
+    ///
+    /// Exit status: 0 when no check failed, 1 when one did, 2 when a flag is
+    /// wrong.
+    Doctor(doctor::DoctorArgs),
+
     /// Make an Aurora DSQL token (see `rds-auth-token dsql --help`).
     ///
     /// As `aws dsql generate-db-connect-auth-token` (or, with --admin,
@@ -325,6 +346,7 @@ where
         Command::Cache(args) => cache::run(&args),
         Command::CaBundle(args) => ca_bundle::run(&args),
         Command::Refresh(args) => refresh::run(args, chain()?),
+        Command::Doctor(args) => doctor::run(args, chain()?),
         Command::Dsql(args) => dsql::run(args, chain()?),
         Command::Elasticache(args) => elasticache::run(args, chain()?),
         Command::Memorydb(args) => memorydb::run(args, chain()?),

@@ -31,13 +31,14 @@ mod finding;
 mod kind;
 mod parse;
 mod report;
-mod text;
+pub(crate) mod text;
 mod verify;
 
 use std::fmt;
 use std::time::SystemTime;
 
 pub use checks::{check, Expected};
+pub(crate) use finding::span;
 pub use finding::{Finding, HostKind, SessionTokenDifference};
 pub use kind::TokenKind;
 pub use parse::{parse, NotAToken, ParsedToken, MAX_INPUT_LEN};

@@ -33,3 +33,13 @@ pub fn freeze(env: &mut TestEnv, at: &str) {
         .env("FAKETIME", at)
         .env("TZ", "UTC");
 }
+
+/// Moves the clock of every later run in `env` by `offset` from the real
+/// one (`+10m`, `-90s`), leaving the monotonic clock alone so that timers
+/// and timeouts still work.
+pub fn shift(env: &mut TestEnv, offset: &str) {
+    env.env("LD_PRELOAD", library())
+        .env("FAKETIME", offset)
+        .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
+        .env("TZ", "UTC");
+}

@@ -21,6 +21,8 @@ pub mod moto;
 #[cfg(target_os = "linux")]
 pub mod netns;
 #[cfg(unix)]
+pub mod pg_tls;
+#[cfg(unix)]
 pub mod pgbouncer;
 pub mod proxy;
 pub mod readme;

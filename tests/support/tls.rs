@@ -25,6 +25,12 @@ impl TestCa {
     /// `openssl` (P-256 keys, valid for two days).
     #[track_caller]
     pub fn new() -> TestCa {
+        TestCa::with_names(&["IP:127.0.0.1", "DNS:localhost"])
+    }
+
+    /// The same, with a server certificate for `names` (`IP:...`, `DNS:...`).
+    #[track_caller]
+    pub fn with_names(names: &[&str]) -> TestCa {
         let dir = tempfile::tempdir().expect("a folder for the test CA");
         // A subject of its own, so that two test CAs are never mistaken for
         // one another.
@@ -70,8 +76,11 @@ impl TestCa {
         ]);
         std::fs::write(
             ca.dir.path().join("server.ext"),
-            "subjectAltName = IP:127.0.0.1, DNS:localhost\nbasicConstraints = CA:FALSE\n\
-             keyUsage = critical, digitalSignature\nextendedKeyUsage = serverAuth\n",
+            format!(
+                "subjectAltName = {}\nbasicConstraints = CA:FALSE\n\
+                 keyUsage = critical, digitalSignature\nextendedKeyUsage = serverAuth\n",
+                names.join(", ")
+            ),
         )
         .unwrap();
         ca.openssl(&[
@@ -127,6 +136,11 @@ impl TestCa {
 
     fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
+    }
+
+    /// TLS server settings with this CA's server certificate.
+    pub fn server_config(&self) -> rustls::ServerConfig {
+        server_config(&self.path("server.pem"), &self.path("server.key"))
     }
 
     /// An HTTPS server with this CA's server certificate, answering every
