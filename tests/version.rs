@@ -22,15 +22,26 @@ use support::TestEnv;
 fn git(dir: &Path, args: &[&str]) -> String {
     let output = Command::new("git")
         .args(["-c", "user.name=Test", "-c", "user.email=test@example.com"])
-        .args(["-c", "init.defaultBranch=main", "-c", "commit.gpgsign=false"])
+        .args([
+            "-c",
+            "init.defaultBranch=main",
+            "-c",
+            "commit.gpgsign=false",
+        ])
         .args(args)
         .current_dir(dir)
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
         .output()
         .unwrap_or_else(|err| panic!("git is needed for this test (apt-get install git): {err}"));
-    assert!(output.status.success(), "git {args:?} in {dir:?}: {output:?}");
-    String::from_utf8(output.stdout).unwrap().trim_end().to_owned()
+    assert!(
+        output.status.success(),
+        "git {args:?} in {dir:?}: {output:?}"
+    );
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .trim_end()
+        .to_owned()
 }
 
 /// A package in `dir`: the files the build script watches.
@@ -118,9 +129,7 @@ fn gives_the_plain_version_when_git_cannot_be_run() {
     let described = describe(dir.path(), "1.2.3", OsStr::new("/nonexistent/git"));
     assert_eq!(described.version, "1.2.3");
     // Still rerun when the sources change.
-    assert!(described
-        .rerun_if_changed
-        .contains(&dir.path().join("src")));
+    assert!(described.rerun_if_changed.contains(&dir.path().join("src")));
 }
 
 #[test]
@@ -179,7 +188,10 @@ fn says_dirty_when_a_source_file_changes_or_is_added_and_not_for_other_files() {
     let head = repository_with_a_commit(dir.path());
     let short = &head[..12];
     std::fs::write(dir.path().join("NOTES.md"), "not a source\n").unwrap();
-    assert_eq!(describe_with_git(dir.path()).version, format!("1.2.3 ({short})"));
+    assert_eq!(
+        describe_with_git(dir.path()).version,
+        format!("1.2.3 ({short})")
+    );
     std::fs::write(dir.path().join("src/new.rs"), "\n").unwrap();
     assert_eq!(
         describe_with_git(dir.path()).version,
@@ -225,7 +237,10 @@ fn names_a_worktree_s_own_commit_and_watches_its_head_where_git_keeps_it() {
     let main = dir.path().join("main");
     std::fs::create_dir(&main).unwrap();
     let first = repository_with_a_commit(&main);
-    git(&main, &["worktree", "add", "--quiet", "-b", "other", "../other"]);
+    git(
+        &main,
+        &["worktree", "add", "--quiet", "-b", "other", "../other"],
+    );
     let worktree = dir.path().join("other");
     std::fs::write(worktree.join("src/main.rs"), "fn main() { }\n").unwrap();
     git(&worktree, &["commit", "--quiet", "-am", "in the worktree"]);

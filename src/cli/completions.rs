@@ -42,5 +42,17 @@ pub fn run(args: &CompletionsArgs) -> Result<ExitCode, Failure> {
 pub fn script(shell: Shell) -> String {
     let mut script = Vec::new();
     clap_complete::generate(shell, &mut Cli::command(), "rds-auth-token", &mut script);
-    String::from_utf8_lossy(&script).into_owned()
+    let script = String::from_utf8_lossy(&script).into_owned();
+    match shell {
+        // clap_complete's bash script spells the state for a subcommand one
+        // way where it walks the words (rds__auth__token__subcmd__dsql) and
+        // another in the arms that complete it
+        // (rds__subcmd__auth__subcmd__token__subcmd__dsql) when the
+        // program's name has a hyphen, so nothing after a subcommand
+        // completes (clap-rs/clap#6421). The arms are spelt as the walk
+        // spells them; once clap_complete does so itself, this changes
+        // nothing.
+        Shell::Bash => script.replace("rds__subcmd__auth__subcmd__token", "rds__auth__token"),
+        _ => script,
+    }
 }
