@@ -4,7 +4,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, Context};
+use anyhow::Context;
 use clap::{Args, CommandFactory};
 use clap_mangen::roff::{roman, Roff};
 use clap_mangen::Man;
@@ -51,17 +51,12 @@ pub struct Page {
 /// Prints the main page, or writes every page into `--dir`.
 ///
 /// # Errors
-/// A usage failure for an empty `--dir`; a runtime failure when a page
-/// cannot be made or written, or stdout fails.
+/// A runtime failure when a page cannot be made or written, or stdout
+/// fails. (clap refuses an empty `--dir`.)
 pub fn run(args: &ManArgs) -> Result<ExitCode, Failure> {
     let pages = pages().map_err(Failure::runtime)?;
     match &args.dir {
         None => write_stdout(&pages[0].text, "the manual page")?,
-        Some(dir) if dir.as_os_str().is_empty() => {
-            return Err(Failure::usage(anyhow!(
-                "--dir needs a folder to write the pages in, e.g. --dir ~/.local/share/man/man1"
-            )))
-        }
         Some(dir) => {
             let written = write_pages(dir, &pages).map_err(Failure::runtime)?;
             let list: String = written
