@@ -124,6 +124,7 @@ pub fn private_folder(folder: &Path) -> Result<(), PrivateFileError> {
             fs::create_dir_all(parent).map_err(io_error("create", parent))?;
         }
     }
+    #[cfg_attr(not(unix), allow(unused_mut))]
     let mut builder = fs::DirBuilder::new();
     #[cfg(unix)]
     {
