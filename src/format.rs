@@ -22,8 +22,10 @@ pub enum Format {
     /// (RFC 3339 UTC), seconds left, and credential_expiration (when the
     /// credentials expire, or null).
     Json,
-    /// Shell `export` lines for the engine's client variables, for
-    /// `eval "$(rds-auth-token ... --format env)"`.
+    // No double quote or dollar sign in this help: clap_complete puts it
+    // inside double quotes in fish's completion script, unescaped.
+    /// Shell `export` lines for the engine's client variables, for the
+    /// shell's `eval`.
     Env,
     /// One `.pgpass` line: `host:port:*:user:token`.
     Pgpass,

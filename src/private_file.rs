@@ -2,7 +2,8 @@
 //!
 //! A reader never sees half a file: the text goes to a new file in the same
 //! folder (created exclusively, mode 0600), is flushed to disk, and is then
-//! renamed over the old one.
+//! renamed over the old one. [`write_atomic_readable`] writes the same way
+//! at mode 0644, for files every user should read, such as manual pages.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -47,6 +48,19 @@ fn io_error(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> Priv
 /// # Errors
 /// [`PrivateFileError::Io`] naming the step and the path.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), PrivateFileError> {
+    write_atomic_with_mode(path, contents, 0o600)
+}
+
+/// Writes `contents` to `path` atomically, as [`write_atomic`] does, but
+/// with mode 0644 (less the umask): for files every user should read.
+///
+/// # Errors
+/// [`PrivateFileError::Io`] naming the step and the path.
+pub fn write_atomic_readable(path: &Path, contents: &[u8]) -> Result<(), PrivateFileError> {
+    write_atomic_with_mode(path, contents, 0o644)
+}
+
+fn write_atomic_with_mode(path: &Path, contents: &[u8], mode: u32) -> Result<(), PrivateFileError> {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     let folder = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
@@ -62,7 +76,7 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), PrivateFileError
         COUNTER.fetch_add(1, Ordering::Relaxed)
     ));
     let result = (|| {
-        let mut file = create_private(&temp).map_err(io_error("create", &temp))?;
+        let mut file = create_new(&temp, mode).map_err(io_error("create", &temp))?;
         file.write_all(contents)
             .and_then(|()| file.sync_all())
             .map_err(io_error("write", &temp))?;
@@ -81,18 +95,19 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), PrivateFileError
     result
 }
 
+/// A new file (never an existing one, nor through a symbolic link) with `mode`.
 #[cfg(unix)]
-fn create_private(path: &Path) -> io::Result<File> {
+fn create_new(path: &Path, mode: u32) -> io::Result<File> {
     use std::os::unix::fs::OpenOptionsExt;
     OpenOptions::new()
         .write(true)
         .create_new(true)
-        .mode(0o600)
+        .mode(mode)
         .open(path)
 }
 
 #[cfg(not(unix))]
-fn create_private(path: &Path) -> io::Result<File> {
+fn create_new(path: &Path, _mode: u32) -> io::Result<File> {
     OpenOptions::new().write(true).create_new(true).open(path)
 }
 
@@ -109,6 +124,7 @@ pub fn private_folder(folder: &Path) -> Result<(), PrivateFileError> {
             fs::create_dir_all(parent).map_err(io_error("create", parent))?;
         }
     }
+    #[cfg_attr(not(unix), allow(unused_mut))]
     let mut builder = fs::DirBuilder::new();
     #[cfg(unix)]
     {
@@ -206,6 +222,31 @@ mod tests {
         write_atomic(&path, b"new").unwrap();
         let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn writes_a_readable_file_at_mode_0644_less_the_umask() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("page.1");
+        fs::write(&path, "old").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+        write_atomic_readable(&path, b"new").unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "new");
+        // The process's umask, read without changing it.
+        let status = fs::read_to_string("/proc/self/status").unwrap();
+        let umask = status
+            .lines()
+            .find_map(|line| line.strip_prefix("Umask:"))
+            .map(|mask| u32::from_str_radix(mask.trim(), 8).unwrap())
+            .unwrap();
+        let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o644 & !umask);
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["page.1"]);
     }
 
     #[test]

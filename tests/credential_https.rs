@@ -338,7 +338,7 @@ fn reaches_the_container_credentials_endpoint_directly_whatever_the_proxy_settin
     }
 }
 
-#[cfg(unix)]
+#[cfg(target_os = "linux")]
 #[test]
 fn gives_up_connecting_after_the_connect_timeout_flag() {
     // Without the flag the SDK waits 3.1 s a try, three tries.

@@ -121,10 +121,6 @@ fn the_setup_commands_build_the_tool_and_run_the_tests() {
         ci.lines().any(|l| l.trim() == test.trim()),
         ".ci/run does not run {test:?}"
     );
-    let install = readme::block("install-cargo").script();
-    assert_eq!(install.trim(), "cargo install --locked --path .");
-    let manifest = std::fs::read_to_string(readme::root().join("Cargo.toml")).unwrap();
-    assert!(manifest.contains("name = \"rds-auth-token\""));
 }
 
 #[test]

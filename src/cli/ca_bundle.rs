@@ -8,6 +8,18 @@ use crate::failure::Failure;
 use crate::stdout::write_stdout;
 
 #[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  # The Amazon RDS CAs, as PEM
+  rds-auth-token ca-bundle > rds-ca-bundle.pem
+
+  # The path of a private copy, for a client's sslrootcert
+  psql \"host=mydb.123456789012.us-east-1.rds.amazonaws.com \\
+      user=app_user sslmode=verify-full \\
+      sslrootcert=$(rds-auth-token ca-bundle --path)\"
+
+  # The Amazon roots, for an RDS Proxy endpoint
+  rds-auth-token ca-bundle --rds-proxy > amazon-roots.pem")]
 pub struct CaBundleArgs {
     /// The Amazon Trust Services roots that RDS Proxy endpoints' certificates
     /// chain to, instead of the Amazon RDS CAs.

@@ -13,6 +13,14 @@ use crate::stdout::write_stdout;
 
 #[derive(Debug, Args)]
 #[command(arg_required_else_help = false, subcommand_required = true)]
+#[command(after_help = "\
+Examples:
+  # Remove the credentials this tool cached; the AWS CLI's own stay
+  rds-auth-token cache clear
+
+  # Leave the cache alone for one call
+  rds-auth-token --hostname mydb.123456789012.us-east-1.rds.amazonaws.com \\
+      --port 5432 --username app_user --no-cache")]
 pub struct CacheArgs {
     #[command(subcommand)]
     pub action: CacheAction,
@@ -22,8 +30,14 @@ pub struct CacheArgs {
 pub enum CacheAction {
     /// Remove the cache files this tool wrote, and nothing else: files the
     /// AWS CLI wrote (or has since rewritten) stay.
-    ///
-    /// Example: rds-auth-token cache clear
+    #[command(after_help = "\
+Examples:
+  # Remove the credentials this tool cached, e.g. after a role's policy changed
+  rds-auth-token cache clear
+
+  # Then see where a token's credentials come from
+  rds-auth-token --hostname mydb.123456789012.us-east-1.rds.amazonaws.com \\
+      --port 5432 --username app_user --debug")]
     Clear,
 }
 

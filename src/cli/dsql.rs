@@ -41,10 +41,17 @@ const ADMIN_ROLE: &str = "admin";
 ///
 /// --format token and json need nothing more; env and uri, which tell a
 /// client how to connect, need the role: --admin, or --username.
-///
-/// Example: PGPASSWORD=$(rds-auth-token dsql --hostname H --admin) psql "host=H user=admin dbname=postgres sslmode=verify-full sslrootcert=..."
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+#[command(after_help = "\
+Examples:
+  # The admin role's token
+  rds-auth-token dsql \\
+      --hostname abcdefghijklmnopqrst.dsql.us-east-1.on.aws --admin
+
+  # libpq's variables for a custom role, in this shell
+  eval \"$(rds-auth-token dsql --username reader --format env \\
+      --hostname abcdefghijklmnopqrst.dsql.us-east-1.on.aws)\"")]
 pub struct DsqlArgs {
     #[command(flatten)]
     pub token: DsqlTokenArgs,
@@ -130,12 +137,20 @@ pub enum DsqlCommand {
     /// with PGSSLROOTCERT naming the Amazon Trust Services roots (or
     /// --ssl-ca). A PGSSLMODE that can send the token in clear text is
     /// refused. On Unix the client replaces this process.
-    ///
-    /// Example: rds-auth-token dsql exec --hostname H --admin -- psql -c 'select 1'
     Exec(DsqlExecArgs),
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  # psql as the admin role
+  rds-auth-token dsql exec --admin \\
+      --hostname abcdefghijklmnopqrst.dsql.us-east-1.on.aws \\
+      -- psql -c 'select 1'
+
+  # As a custom role, in a database of your own
+  PGDATABASE=app rds-auth-token dsql exec --username reader \\
+      --hostname abcdefghijklmnopqrst.dsql.us-east-1.on.aws -- psql")]
 pub struct DsqlExecArgs {
     #[command(flatten)]
     pub token: DsqlTokenArgs,

@@ -23,10 +23,17 @@ use crate::signing::{generate, HostRegion, Made};
 /// `AUTH USER_ID TOKEN`. Prints the bare token, a JSON object, or an
 /// `export REDISCLI_AUTH=...` line (--format); there is no URI, since a
 /// cache name is not an address.
-///
-/// Example: rds-auth-token elasticache --cache-name my-cache --user-id iam-user-01 --region us-east-1
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+#[command(after_help = "\
+Examples:
+  # A token for a replication group's IAM-enabled user
+  rds-auth-token elasticache --cache-name my-cache --user-id iam-user-01 \\
+      --region us-east-1
+
+  # For a serverless cache, as REDISCLI_AUTH in this shell
+  eval \"$(rds-auth-token elasticache --cache-name my-serverless-cache \\
+      --user-id iam-user-01 --region us-east-1 --serverless --format env)\"")]
 pub struct ElastiCacheArgs {
     #[command(flatten)]
     pub token: ElastiCacheTokenArgs,
@@ -69,12 +76,23 @@ pub enum ElastiCacheCommand {
     /// never in their arguments, where every user of the machine could read
     /// it. Any other program gets REDISCLI_AUTH alone. On Unix the client
     /// replaces this process.
-    ///
-    /// Example: rds-auth-token elasticache exec --cache-name my-cache --user-id iam-user-01 --region us-east-1 --endpoint master.my-cache.abc123.use1.cache.amazonaws.com:6379 -- redis-cli PING
     Exec(ElastiCacheExecArgs),
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  # A replication group, with redis-cli over TLS
+  rds-auth-token elasticache exec --cache-name my-cache --user-id iam-user-01 \\
+      --region us-east-1 \\
+      --endpoint master.my-cache.abc123.use1.cache.amazonaws.com:6379 \\
+      -- redis-cli PING
+
+  # A serverless cache, with valkey-cli
+  rds-auth-token elasticache exec --cache-name my-cache \\
+      --user-id iam-user-01 --region us-east-1 --serverless \\
+      --endpoint my-cache-abc123.serverless.use1.cache.amazonaws.com \\
+      -- valkey-cli PING")]
 pub struct ElastiCacheExecArgs {
     #[command(flatten)]
     pub token: ElastiCacheTokenArgs,

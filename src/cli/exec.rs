@@ -15,6 +15,19 @@ use crate::launch::{self, ExecOptions, Launch, Target};
 use crate::signing::{block_on, rds_token};
 
 #[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  # psql, with the token in PGPASSWORD and the server's certificate checked
+  rds-auth-token exec --hostname mydb.123456789012.us-east-1.rds.amazonaws.com \\
+      --port 5432 --username app_user -- psql -d app
+
+  # mysql, with the cleartext plugin and --ssl-mode=VERIFY_IDENTITY
+  rds-auth-token exec --hostname mydb.123456789012.us-east-1.rds.amazonaws.com \\
+      --port 3306 --username app_user -- mysql app
+
+  # Through an SSM port forward listening on 127.0.0.1:15432
+  rds-auth-token exec --hostname mydb.123456789012.us-east-1.rds.amazonaws.com \\
+      --port 5432 --username app_user --via 127.0.0.1:15432 -- psql -d app")]
 pub struct ExecArgs {
     #[command(flatten)]
     pub token: TokenArgs,

@@ -17,6 +17,18 @@ use crate::failure::Failure;
 use crate::stdout::write_stdout;
 
 #[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  # Check a fresh token, signature included
+  rds-auth-token --hostname mydb.123456789012.us-east-1.rds.amazonaws.com \\
+      --port 5432 --username app_user | rds-auth-token inspect --verify
+
+  # Why a token from elsewhere is refused, for the host and user it was for
+  echo \"$TOKEN\" | rds-auth-token inspect --username app_user \\
+      --hostname mydb.123456789012.us-east-1.rds.amazonaws.com
+
+  # The same report as JSON
+  rds-auth-token inspect --json \"$TOKEN\"")]
 pub struct InspectArgs {
     /// The token, or - to read it from stdin [default: stdin]. Prefer stdin:
     /// an argument is kept in the shell's history.

@@ -23,10 +23,17 @@ use crate::signing::{generate, HostRegion, Made};
 /// `AUTH USER_ID TOKEN`. Prints the bare token, a JSON object, or an
 /// `export REDISCLI_AUTH=...` line (--format); there is no URI, since a
 /// cache name is not an address.
-///
-/// Example: rds-auth-token memorydb --cluster-name my-cluster --user-id iam-user-01 --region us-east-1
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+#[command(after_help = "\
+Examples:
+  # A token for a cluster's IAM-enabled user
+  rds-auth-token memorydb --cluster-name my-cluster --user-id iam-user-01 \\
+      --region us-east-1
+
+  # As JSON, with its expiry
+  rds-auth-token memorydb --cluster-name my-cluster --user-id iam-user-01 \\
+      --region us-east-1 --format json")]
 pub struct MemoryDbArgs {
     #[command(flatten)]
     pub token: MemoryDbTokenArgs,
@@ -68,12 +75,21 @@ pub enum MemoryDbCommand {
     /// never in their arguments, where every user of the machine could read
     /// it. Any other program gets REDISCLI_AUTH alone. On Unix the client
     /// replaces this process.
-    ///
-    /// Example: rds-auth-token memorydb exec --cluster-name my-cluster --user-id iam-user-01 --region us-east-1 --endpoint clustercfg.my-cluster.abc123.memorydb.us-east-1.amazonaws.com:6379 -- redis-cli PING
     Exec(MemoryDbExecArgs),
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  # redis-cli in cluster mode, over TLS
+  rds-auth-token memorydb exec --cluster-name my-cluster --user-id iam-user-01 \\
+      --region us-east-1 \\
+      --endpoint clustercfg.my-cluster.abc123.memorydb.us-east-1.amazonaws.com \\
+      -- redis-cli -c PING
+
+  # Through a tunnel listening on 127.0.0.1:16379
+  rds-auth-token memorydb exec --cluster-name my-cluster --user-id iam-user-01 \\
+      --region us-east-1 --endpoint 127.0.0.1:16379 -- redis-cli -c PING")]
 pub struct MemoryDbExecArgs {
     #[command(flatten)]
     pub token: MemoryDbTokenArgs,

@@ -6,11 +6,14 @@ pub mod args;
 mod ca_bundle;
 mod cache;
 mod cache_kinds;
+mod completions;
 mod doctor;
 mod dsql;
 mod elasticache;
+mod examples;
 pub mod exec;
 mod inspect;
+mod man;
 mod memorydb;
 pub mod options;
 mod policy;
@@ -44,10 +47,24 @@ use options::chain_settings;
 #[derive(Debug, Parser)]
 #[command(
     name = "rds-auth-token",
-    version,
+    version = env!("RDS_AUTH_TOKEN_BUILD_VERSION"),
     max_term_width = 100,
     args_conflicts_with_subcommands = true,
-    subcommand_negates_reqs = true
+    subcommand_negates_reqs = true,
+    after_help = "\
+Examples:
+  # A token, printed on stdout
+  rds-auth-token --hostname mydb.123456789012.us-east-1.rds.amazonaws.com \\
+      --port 5432 --username app_user
+
+  # Shell variables for MySQL clients, with credentials from a profile
+  eval \"$(rds-auth-token --profile prod --format env --engine mysql \\
+      --hostname mydb.123456789012.us-east-1.rds.amazonaws.com \\
+      --port 3306 --username app_user)\"
+
+  # Where the credentials and the region came from (never the secrets)
+  rds-auth-token --hostname mydb.123456789012.us-east-1.rds.amazonaws.com \\
+      --port 5432 --username app_user --debug"
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -172,8 +189,6 @@ pub enum Command {
     /// every user of the machine could read it. On Unix the client replaces
     /// this process: its exit status and signals are its own, and a client
     /// that reports "certificate verify failed" needs --ssl-ca.
-    ///
-    /// Example: rds-auth-token exec --hostname H --port 5432 --username U -- psql -d app
     Exec(exec::ExecArgs),
 
     /// Read a token and say why it will or will not work.
@@ -196,8 +211,6 @@ pub enum Command {
     ///
     /// Exit status: 0 when the token has no problem, 1 when it has one, 2 when
     /// the input is not a token or a flag is wrong.
-    ///
-    /// Example: rds-auth-token --hostname H --port 5432 --username U | rds-auth-token inspect --verify
     Inspect(inspect::InspectArgs),
 
     /// Manage the credential cache shared with the AWS CLI (~/.aws/cli/cache).
@@ -205,8 +218,6 @@ pub enum Command {
     /// Temporary credentials from assume-role, web identity and IAM Identity
     /// Center are kept there in the AWS CLI's own format, so each tool uses
     /// what the other fetched, until 15 minutes before they expire.
-    ///
-    /// Example: rds-auth-token cache clear
     Cache(cache::CacheArgs),
 
     /// Print the Amazon RDS CA certificates this tool trusts, as PEM.
@@ -216,8 +227,6 @@ pub enum Command {
     /// --ssl-mode=VERIFY_IDENTITY) need them; exec and the formats hand them
     /// over by themselves. For a newer bundle, download AWS's global-bundle.pem
     /// and pass it with --ssl-ca.
-    ///
-    /// Example: rds-auth-token ca-bundle > rds-ca-bundle.pem
     CaBundle(ca_bundle::CaBundleArgs),
 
     /// Keep a password file fresh for programs that read one.
@@ -231,8 +240,6 @@ pub enum Command {
     /// good file stays, one line goes to stderr, and it is tried again after
     /// 1, 2, 4, ... seconds; credentials are looked up afresh each time.
     /// SIGTERM and SIGINT end it with status 0.
-    ///
-    /// Example: rds-auth-token refresh --hostname H --port 5432 --username U --file ~/.pgpass
     Refresh(refresh::RefreshArgs),
 
     /// Check everything an IAM login to the database needs, and say how to
@@ -261,24 +268,18 @@ pub enum Command {
     /// generate-db-connect-admin-auth-token), and `dsql exec` runs psql with
     /// it. The region comes from --region, AWS_REGION, AWS_DEFAULT_REGION,
     /// the profile, or the endpoint name <id>.dsql.<region>.on.aws.
-    ///
-    /// Example: rds-auth-token dsql --hostname abcdefghijklmnopqrst.dsql.us-east-1.on.aws --admin
     Dsql(dsql::DsqlArgs),
 
     /// Make an ElastiCache (Valkey or Redis OSS) IAM token.
     ///
     /// Send it with the user id as the user name (AUTH USER_ID TOKEN);
     /// `elasticache exec` runs redis-cli or valkey-cli with it.
-    ///
-    /// Example: rds-auth-token elasticache --cache-name my-cache --user-id iam-user-01 --region us-east-1
     Elasticache(elasticache::ElastiCacheArgs),
 
     /// Make a MemoryDB IAM token.
     ///
     /// Send it with the user id as the user name (AUTH USER_ID TOKEN);
     /// `memorydb exec` runs redis-cli or valkey-cli with it.
-    ///
-    /// Example: rds-auth-token memorydb --cluster-name my-cluster --user-id iam-user-01 --region us-east-1
     Memorydb(memorydb::MemoryDbArgs),
 
     /// Print the SQL that makes database users log in with IAM tokens.
@@ -304,6 +305,18 @@ pub enum Command {
     Sql(sql::SqlArgs),
     // The help is PolicyArgs' own doc comment.
     Policy(policy::PolicyArgs),
+
+    /// Print a shell completion script: bash, zsh, fish, powershell or elvish.
+    ///
+    /// Made from this binary's own flags and commands, so it completes
+    /// what this version has.
+    Completions(completions::CompletionsArgs),
+
+    /// Print the manual page, or write one page per command into a folder.
+    ///
+    /// Made from the same definitions as --help, so the pages say what this
+    /// version does.
+    Man(man::ManArgs),
 }
 
 /// Runs the program on `args` (the first one is the program name), and
@@ -352,6 +365,8 @@ where
         Command::Memorydb(args) => memorydb::run(args, chain()?),
         Command::Sql(args) => sql::run(args),
         Command::Policy(args) => policy::run(args, chain()?),
+        Command::Completions(args) => completions::run(&args),
+        Command::Man(args) => man::run(&args),
     }
 }
 

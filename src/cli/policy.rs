@@ -44,10 +44,12 @@ Examples:
   rds-auth-token policy --hostname mydb.abc123.us-east-1.rds.amazonaws.com --username app
 
   # Offline, for several users
-  rds-auth-token policy --resource-id db-ABCDEFGHIJKL01234 --account 123456789012 --region us-east-1 --username app --username report
+  rds-auth-token policy --resource-id db-ABCDEFGHIJKL01234 --account 123456789012 \\
+      --region us-east-1 --username app --username report
 
   # Every database user of an Aurora cluster in China, with a profile's credentials
-  rds-auth-token policy --hostname app.cluster-abc123.cn-north-1.rds.amazonaws.com.cn --username '*' --profile china")]
+  rds-auth-token policy --hostname app.cluster-abc123.cn-north-1.rds.amazonaws.com.cn \\
+      --username '*' --profile china")]
 pub struct PolicyArgs {
     /// The database endpoint whose resource id to look up: an instance,
     /// Aurora cluster (writer, reader, custom) or RDS Proxy endpoint name,

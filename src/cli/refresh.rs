@@ -28,6 +28,23 @@ const MAX_EVERY: u64 = 840;
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  # Keep this endpoint's line in ~/.pgpass fresh, every 10 minutes
+  rds-auth-token refresh \\
+      --hostname mydb.123456789012.us-east-1.rds.amazonaws.com \\
+      --port 5432 --username app_user --file ~/.pgpass
+
+  # Once, from cron
+  rds-auth-token refresh \\
+      --hostname mydb.123456789012.us-east-1.rds.amazonaws.com \\
+      --port 5432 --username report --file ~/.pgpass --once
+
+  # pgbouncer's auth_file
+  rds-auth-token refresh \\
+      --hostname mydb.123456789012.us-east-1.rds.amazonaws.com \\
+      --port 5432 --username app_user \\
+      --format userlist --file /var/lib/pgbouncer/userlist.txt")]
 pub struct RefreshArgs {
     #[command(flatten)]
     pub token: TokenArgs,

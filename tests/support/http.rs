@@ -405,14 +405,15 @@ fn invalid(message: String) -> std::io::Error {
 
 /// A loopback port whose backlog is full: connecting to it hangs until the
 /// client gives up, as with a host that drops packets. Stops on drop.
-#[cfg(unix)]
+/// (Linux: it makes the socket with Linux's flags.)
+#[cfg(target_os = "linux")]
 pub struct Backlogged {
     addr: SocketAddr,
     _listener: TcpListener,
     _queued: TcpStream,
 }
 
-#[cfg(unix)]
+#[cfg(target_os = "linux")]
 impl Backlogged {
     pub fn start() -> Backlogged {
         use std::os::fd::FromRawFd;

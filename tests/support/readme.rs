@@ -24,6 +24,7 @@ pub const CHECKED_LANGUAGES: &[&str] = &[
     "console",
     "yaml",
     "powershell",
+    "elvish",
     "crontab",
 ];
 
