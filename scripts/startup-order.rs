@@ -8,7 +8,14 @@
 //! kernel maps far fewer pages for it.
 //!
 //! The list is made from the binary being linked, every time it is linked:
-//! nothing is checked in, and nothing goes stale as the code changes.
+//! nothing is checked in, and nothing goes stale as the code changes. It
+//! is traced natively, not under an emulator such as valgrind, which hides
+//! the vDSO and some CPU features from the program: the code glibc and the
+//! crates pick for this CPU (memcpy variants, SHA extensions) is what runs.
+//! On a CPU with other features those few functions are outside the block
+//! (about 128 KiB more with AVX-512 turned off).
+//!
+//! The real linker is `cc`, or `$STARTUP_ORDER_CC` when that is set.
 //!
 //! What it did goes to `rds-auth-token.layout` in the profile's folder
 //! (`target/<host>/release/`), one line that starts with `ordered` or `not
