@@ -230,7 +230,7 @@ pub struct RegionChoice {
 /// # Errors
 /// A usage failure when no source names a region, or the first that does
 /// names none.
-pub fn resolve_region(
+fn resolve_region(
     signing: &Signing,
     profiles: &Profiles,
     host: HostRegion<'_>,

@@ -210,6 +210,35 @@ fn says_what_it_searched_and_how_to_go_on_when_no_database_has_the_name() {
 }
 
 #[test]
+fn warns_when_the_region_is_not_the_endpoints_in_policy_words() {
+    let moto = Moto::start();
+    moto_databases(&moto, &["us-east-1"]);
+    let env = env_for(&format!("http://{}", moto.addr()));
+    let run = env.run([
+        "policy",
+        "--hostname",
+        "gone.aaaaaaaaaa.us-east-1.rds.amazonaws.com",
+        "--username",
+        "app",
+        "--region",
+        "eu-west-1",
+    ]);
+    assert_eq!(run.code(), Some(1));
+    let stderr = run.stderr();
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(
+        lines[0],
+        "rds-auth-token: warning: the region is eu-west-1 (from --region), but the endpoint is in us-east-1; \
+         the resource id is looked up and the ARN written for eu-west-1: pass --region us-east-1 for the endpoint's"
+    );
+    assert!(!stderr.contains("refuse this token"), "a policy makes no token");
+    assert!(lines[1].starts_with(
+        "rds-auth-token: error: no DB instance, Aurora cluster or RDS Proxy in eu-west-1"
+    ));
+    assert_eq!(lines.len(), 2, "{stderr}");
+}
+
+#[test]
 fn makes_the_policy_offline_with_no_credentials_and_no_connection() {
     let silent = Server::silent();
     let mut env = TestEnv::new();

@@ -17,7 +17,7 @@ use rds_auth_token::rfc3339;
 use crate::cli::options::{self, utf8};
 use crate::exit_codes::ExitCode;
 use crate::failure::Failure;
-use crate::signing::{block_on, resolve_region, HostRegion, Signing};
+use crate::signing::{block_on, choose_region, HostRegion, RegionChoice, Signing};
 use crate::stdout::write_stdout;
 
 /// Print the IAM policy that lets a principal log in with a token.
@@ -179,16 +179,23 @@ pub fn run(args: PolicyArgs, chain: ChainSettings) -> Result<ExitCode, Failure> 
 /// Finds what was not given, and makes the document.
 async fn make(options: &PolicyOptions) -> Result<PolicyDocument, Failure> {
     let signing = &options.signing;
-    let debug = |message: std::fmt::Arguments| {
-        if signing.debug {
-            say!("rds-auth-token: debug: {message}");
-        }
-    };
+    let debug = |message: std::fmt::Arguments| signing.debug(message);
     let profiles = Profiles::load(signing.profile.as_deref())
         .await
         .map_err(Failure::runtime)?;
     let hostname = options.hostname.as_deref().unwrap_or_default();
-    let (region, source) = resolve_region(signing, &profiles, HostRegion::Rds(hostname))?;
+    let RegionChoice {
+        name: region,
+        source,
+        endpoint_region,
+    } = choose_region(signing, Some(&profiles), HostRegion::Rds(hostname))?;
+    if let Some(endpoint_region) = endpoint_region {
+        say!(
+            "rds-auth-token: warning: the region is {region} (from {source}), but the endpoint is in \
+             {endpoint_region}; the resource id is looked up and the ARN written for {region}: \
+             pass --region {endpoint_region} for the endpoint's"
+        );
+    }
     debug(format_args!(
         "region {region} (from {source}), partition {}",
         policy::partition(&region)
