@@ -57,6 +57,24 @@ fn simulates_connect_through_the_iam_stand_in_and_reads_the_callers_identity_and
         .build()
         .unwrap();
     runtime.block_on(async {
+        // The clients' Debug form, with temporary credentials, shows
+        // neither the secret key nor the session token.
+        let profiles = Profiles::load(None).await.expect("no profile files");
+        let session = "IQoJb3JpZ2luX2VjEXAMPLESESSIONTOKEN";
+        let temporary =
+            Credentials::new(ACCESS_KEY, SECRET_KEY, Some(session.into()), None, "test");
+        let shown = format!(
+            "{:?}",
+            Api::new(&profiles, "us-east-1", temporary, &ChainSettings::new()).await
+        );
+        assert!(
+            !shown.contains(SECRET_KEY) && !shown.contains(session),
+            "{shown}"
+        );
+        // The credentials are in it (by their access key id), so the
+        // check above looked at them.
+        assert!(shown.contains(ACCESS_KEY));
+
         let api = api().await;
         let resources = [arn("app"), arn("report"), arn("admin")];
         let decisions = api.simulate_connect(ROLE, &resources).await.unwrap();

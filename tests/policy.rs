@@ -231,7 +231,10 @@ fn warns_when_the_region_is_not_the_endpoints_in_policy_words() {
         "rds-auth-token: warning: the region is eu-west-1 (from --region), but the endpoint is in us-east-1; \
          the resource id is looked up and the ARN written for eu-west-1: pass --region us-east-1 for the endpoint's"
     );
-    assert!(!stderr.contains("refuse this token"), "a policy makes no token");
+    assert!(
+        !stderr.contains("refuse this token"),
+        "a policy makes no token"
+    );
     assert!(lines[1].starts_with(
         "rds-auth-token: error: no DB instance, Aurora cluster or RDS Proxy in eu-west-1"
     ));
