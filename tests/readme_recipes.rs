@@ -466,8 +466,11 @@ fn the_ca_bundle_examples_print_and_place_the_certificates() {
         .contains("-----BEGIN CERTIFICATE-----"));
 }
 
+/// The bundle is read only by credential requests over the network, which
+/// environment keys make none of: that it is then trusted is
+/// tests/credential_https.rs's to show; here the commands run as written.
 #[test]
-fn the_ca_bundle_settings_for_credential_requests_are_taken() {
+fn the_ca_bundle_examples_make_tokens_and_record_the_profile_setting() {
     let mut env = TestEnv::new();
     let config = env.home().join(".aws/config");
     env.with_env_keys()
