@@ -83,10 +83,11 @@ args="--hostname mydb.123456789012.us-east-1.rds.amazonaws.com --port 5432 --use
 base_env=(env -i "PATH=$PATH" "HOME=$work/home" AWS_EC2_METADATA_DISABLED=true)
 env_keys=("AWS_ACCESS_KEY_ID=$key" "AWS_SECRET_ACCESS_KEY=$secret")
 
-aws_cli=""
-if command -v aws >/dev/null && aws --version >/dev/null 2>&1; then
-  aws_cli="aws rds generate-db-auth-token $args --region us-east-1"
-fi
+# The AWS CLI users would run instead: the pinned current one
+# (tests/python/current.lock), built by scripts/python-envs when missing.
+envs=${RDS_AUTH_TOKEN_PYTHON_ENVS:-$PWD/target/python}
+RDS_AUTH_TOKEN_PYTHON_ENVS=$envs bash scripts/python-envs
+aws_cli="$envs/current/bin/aws rds generate-db-auth-token $args --region us-east-1"
 
 # name | environment | command
 cases=(
@@ -100,9 +101,7 @@ cases=(
   "ElastiCache serverless, environment credentials|env|$bin elasticache --cache-name my-cache --user-id iam-user-01 --region us-east-1 --serverless"
   "MemoryDB, environment credentials|env|$bin memorydb --cluster-name my-cluster --user-id iam-user-01 --region us-east-1"
 )
-if [[ -n $aws_cli ]]; then
-  cases+=("AWS CLI, environment credentials|env|$aws_cli" "AWS CLI, profile credentials|profile|$aws_cli --profile bench")
-fi
+cases+=("AWS CLI, environment credentials|env|$aws_cli" "AWS CLI, profile credentials|profile|$aws_cli --profile bench")
 
 run_env() { # env|profile, then the command
   local which=$1; shift
@@ -113,7 +112,7 @@ results="$work/results.tsv"
 for entry in "${cases[@]}"; do
   IFS='|' read -r name which cmd <<<"$entry"
   runs=$RUNS
-  [[ $cmd == aws\ * ]] && runs=$CLI_RUNS
+  [[ $cmd == "$aws_cli"* ]] && runs=$CLI_RUNS
   # Check it works before timing it (and that a cached case hits the cache).
   if [[ $name == cached* ]]; then
     # Whole output first: grep -q could close the pipe while --debug writes.

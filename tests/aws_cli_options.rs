@@ -43,7 +43,7 @@ fn command_args(extra: &[&str]) -> Vec<String> {
 fn aws_cli(env: &TestEnv, args: &[String]) -> String {
     let mut full = vec!["rds".to_owned(), "generate-db-auth-token".to_owned()];
     full.extend_from_slice(args);
-    let run = env.run_program("aws", &full);
+    let run = env.run_program(support::python::current().aws(), &full);
     run.success();
     run.stdout()
 }

@@ -1,6 +1,8 @@
 //! The credential cache shared with the AWS CLI (`~/.aws/cli/cache`), end to
-//! end: the AWS CLI installed here uses what we cached and we use what it
-//! cached, with no STS call (counted by a loopback tap in front of
+//! end: the AWS CLI uses what we cached and we use what it cached, with no
+//! STS call, for both generations of AWS CLI v1 (1.45, whose web identity
+//! key leaves the token out, and the current one, whose key holds it; each
+//! pinned in tests/python/) (counted by a loopback tap in front of
 //! moto_server); file names and format against botocore's own fetchers where
 //! the AWS CLI v1 does not cache (IAM Identity Center); the 15-minute rule;
 //! damaged files; file modes; a folder others can write to; 16 processes at
@@ -17,6 +19,7 @@ use std::time::{Duration, SystemTime};
 
 use support::http::{self, Response, Server};
 use support::moto::Moto;
+use support::python::{self, PyEnv};
 use support::{
     assert_signed_with, aws_cli_cache_entry, botocore_cache, botocore_cache_file, Run, TestEnv,
     Token, ACCESS_KEY, RDS_HOST, SECRET_KEY,
@@ -71,8 +74,9 @@ fn ours(env: &TestEnv, extra: &[&str]) -> Run {
     env.run_token(&args)
 }
 
-/// `aws rds generate-db-auth-token` for the same database, with `extra`.
-fn aws_cli(env: &TestEnv, extra: &[&str]) -> Token {
+/// `aws rds generate-db-auth-token` of the AWS CLI in `cli` for the same
+/// database, with `extra`.
+fn aws_cli(cli: &PyEnv, env: &TestEnv, extra: &[&str]) -> Token {
     let mut args = vec![
         "rds",
         "generate-db-auth-token",
@@ -86,7 +90,7 @@ fn aws_cli(env: &TestEnv, extra: &[&str]) -> Token {
         REGION,
     ];
     args.extend_from_slice(extra);
-    env.run_program("aws", &args).token()
+    env.run_program(cli.aws(), &args).token()
 }
 
 fn cache_dir(env: &TestEnv) -> PathBuf {
@@ -132,8 +136,19 @@ const DB_ARGS: &str =
 // ---------------------------------------------------------------------------
 // Both directions with the AWS CLI
 
+/// Both AWS CLI generations: the current one and 1.45.
+fn both_aws_clis() -> [PyEnv; 2] {
+    [python::current(), python::awscli_1_45()]
+}
+
 #[test]
 fn the_aws_cli_uses_the_assume_role_credentials_we_cached_without_calling_sts() {
+    for cli in both_aws_clis() {
+        the_aws_cli_uses_the_assume_role_credentials_we_cached(&cli);
+    }
+}
+
+fn the_aws_cli_uses_the_assume_role_credentials_we_cached(cli: &PyEnv) {
     let sts = Sts::start();
     let env = role_env(&sts, "role_session_name = jane\n");
     let run = ours(&env, &[]);
@@ -146,19 +161,25 @@ fn the_aws_cli_uses_the_assume_role_credentials_we_cached_without_calling_sts() 
         "expected botocore's file {file}, found {:?}",
         cache_files(&env)
     );
-    let theirs = aws_cli(&env, &["--profile", "db"]);
-    assert_eq!(sts.calls(), 1, "the AWS CLI called STS");
+    let theirs = aws_cli(cli, &env, &["--profile", "db"]);
+    assert_eq!(sts.calls(), 1, "the AWS CLI ({}) called STS", cli.name());
     assert_eq!(theirs.access_key(), token.access_key());
     assert_eq!(theirs.session_token(), token.session_token());
 }
 
 #[test]
 fn we_use_the_assume_role_credentials_the_aws_cli_cached_without_calling_sts() {
+    for cli in both_aws_clis() {
+        we_use_the_assume_role_credentials_the_aws_cli_cached(&cli);
+    }
+}
+
+fn we_use_the_assume_role_credentials_the_aws_cli_cached(cli: &PyEnv) {
     let sts = Sts::start();
     // No role_session_name (botocore leaves it out of the key), an external
     // id and a duration (botocore puts both in).
     let env = role_env(&sts, "external_id = ext-42\nduration_seconds = 3600\n");
-    let theirs = aws_cli(&env, &["--profile", "db"]);
+    let theirs = aws_cli(cli, &env, &["--profile", "db"]);
     assert_eq!(sts.calls(), 1);
     let file = botocore_cache_file(
         "assume-role",
@@ -187,7 +208,22 @@ fn we_use_the_assume_role_credentials_the_aws_cli_cached_without_calling_sts() {
 }
 
 #[test]
-fn shares_web_identity_credentials_with_the_aws_cli_both_ways() {
+fn shares_web_identity_credentials_with_the_current_aws_cli_both_ways() {
+    shares_web_identity_credentials_both_ways(&python::current());
+}
+
+#[test]
+fn shares_web_identity_credentials_with_aws_cli_1_45_both_ways() {
+    shares_web_identity_credentials_both_ways(&python::awscli_1_45());
+}
+
+/// We write web identity credentials under both keys; the AWS CLI in `cli`
+/// writes them under its own: 1.46 and later (their own copy of botocore)
+/// key on the token itself, 1.45 and standalone botocore leave it out. We
+/// read either, so a new token is a new entry for the current AWS CLI and
+/// the same entry for 1.45, for us as for it.
+fn shares_web_identity_credentials_both_ways(cli: &PyEnv) {
+    let keys_on_the_token = cli.name() == "current";
     let sts = Sts::start();
     let mut env = TestEnv::new();
     let token_file = env.write("eks/token", "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJqYW5lIn0.c2ln");
@@ -199,42 +235,63 @@ fn shares_web_identity_credentials_with_the_aws_cli_both_ways() {
         "{{\"RoleArn\": \"{ROLE_ARN}\", \"RoleSessionName\": \"jane-pod\", \"TokenFile\": \"{}\"}}",
         token_file.display()
     );
-    // The AWS CLI's key holds the token itself.
-    let file = botocore_cache_file("web-identity", &args);
-
-    // Standalone botocore's key (older AWS CLIs) leaves the token out.
-    let legacy = botocore_cache_file("web-identity-botocore", &args);
+    // The current AWS CLI's key holds the token itself.
+    let with_token = botocore_cache_file("web-identity", &args);
+    // Standalone botocore's key (AWS CLI 1.45 and older) leaves it out.
+    let without_token = botocore_cache_file("web-identity-botocore", &args);
+    let (theirs_file, other_file) = if keys_on_the_token {
+        (&with_token, &without_token)
+    } else {
+        (&without_token, &with_token)
+    };
 
     let run = env.run_token(&["--debug"]);
     let token = run.token();
     assert_eq!(sts.calls(), 1);
-    for file in [&file, &legacy] {
+    for file in [&with_token, &without_token] {
         assert!(
             env.home().join(file).is_file(),
             "{file}: {:?}",
             cache_files(&env)
         );
     }
-    let theirs = aws_cli(&env, &[]);
-    assert_eq!(sts.calls(), 1, "the AWS CLI called STS");
+    let theirs = aws_cli(cli, &env, &[]);
+    assert_eq!(sts.calls(), 1, "the AWS CLI ({}) called STS", cli.name());
     assert_eq!(theirs.access_key(), token.access_key());
 
     env.run(["cache", "clear"]).success();
-    assert!(!env.home().join(&file).exists() && !env.home().join(&legacy).exists());
-    let theirs = aws_cli(&env, &[]);
+    assert!(!env.home().join(&with_token).exists() && !env.home().join(&without_token).exists());
+    let theirs = aws_cli(cli, &env, &[]);
     assert_eq!(sts.calls(), 2);
+    assert!(
+        env.home().join(theirs_file).is_file() && !env.home().join(other_file).exists(),
+        "the AWS CLI ({}) wrote {:?}, expected {theirs_file} alone",
+        cli.name(),
+        cache_files(&env)
+    );
     let run = env.run_token(&["--debug"]);
     assert_eq!(sts.calls(), 2, "we called STS");
     assert_from_cache(&run);
     assert_eq!(run.token().access_key(), theirs.access_key());
     run.stderr_contains("web identity token from the environment");
 
-    // A new token is a new key: STS is asked again, as the AWS CLI would.
     env.write(
         "eks/token",
         "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyb3RhdGVkIn0.c2ln",
     );
-    ours_again_calls_sts(&env, &sts, 3);
+    if keys_on_the_token {
+        // A new token is a new key: STS is asked again, as the AWS CLI would.
+        ours_again_calls_sts(&env, &sts, 3);
+        aws_cli(cli, &env, &[]);
+        assert_eq!(sts.calls(), 3, "the AWS CLI read what we cached");
+    } else {
+        // The same key: the cached credentials serve us, and the AWS CLI.
+        let run = env.run_token(&["--debug"]);
+        assert_from_cache(&run);
+        assert_eq!(run.token().access_key(), theirs.access_key());
+        assert_eq!(aws_cli(cli, &env, &[]).access_key(), theirs.access_key());
+        assert_eq!(sts.calls(), 2, "a new token, the same key: no STS call");
+    }
 }
 
 #[track_caller]
@@ -536,7 +593,7 @@ fn sixteen_processes_at_once_on_a_cold_cache_all_succeed_and_leave_a_valid_file(
     assert_from_cache(&ours(&env, &[]));
     assert_eq!(sts.calls(), calls);
     // And the AWS CLI reads it too.
-    aws_cli(&env, &["--profile", "db"]);
+    aws_cli(&python::current(), &env, &["--profile", "db"]);
     assert_eq!(sts.calls(), calls);
 }
 
@@ -597,7 +654,7 @@ fn cache_clear_removes_only_the_files_we_wrote() {
         r#"{"RoleArn": "arn:aws:iam::123456789012:role/over"}"#,
     );
     ours(&env, &[]).token();
-    aws_cli(&env, &["--profile", "other"]);
+    aws_cli(&python::current(), &env, &["--profile", "other"]);
     // A file we wrote that the AWS CLI then rewrote is no longer ours: make
     // ours expire within the AWS CLI's window so that it fetches anew.
     env.run_token(&["--profile", "over"]).token();
@@ -615,7 +672,7 @@ fn cache_clear_removes_only_the_files_we_wrote() {
         1,
     );
     env.write(&over_file, &expiring);
-    aws_cli(&env, &["--profile", "over"]);
+    aws_cli(&python::current(), &env, &["--profile", "over"]);
     assert_eq!(sts.calls(), 4);
     assert!(!read(&env, &over_file).contains("2020-01-01"));
     env.write(".aws/cli/cache/notes.txt", "mine");
@@ -750,7 +807,7 @@ sys.stdout.write(f"{os.waitstatus_to_exitcode(status)}\n" + seen.decode("utf-8",
         env!("CARGO_BIN_EXE_rds-auth-token"),
     ];
     command.extend_from_slice(args);
-    let run = env.run_program("python3", &command);
+    let run = env.run_program(python::current().python(), &command);
     run.success();
     let report = run.stdout();
     let (status, seen) = report.split_once('\n').unwrap();
@@ -805,11 +862,12 @@ fn asks_for_the_mfa_code_on_the_terminal_and_caches_the_role_under_botocores_key
     args.extend_from_slice(&token_args);
     let run = env.run_program("setsid", &args);
     assert_from_cache(&run);
+    let aws = python::current().aws();
     let setsid_aws = env.run_program(
         "setsid",
         [
             "-w",
-            "aws",
+            aws.to_str().unwrap(),
             "rds",
             "generate-db-auth-token",
             "--hostname",
@@ -888,7 +946,7 @@ after = termios.tcgetattr(fd)[3] & termios.ECHO
 print(bool(during), bool(after), os.waitstatus_to_exitcode(status))
 "#;
     let run = env.run_program(
-        "python3",
+        python::current().python(),
         [
             "-c",
             script,

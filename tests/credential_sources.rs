@@ -1446,7 +1446,7 @@ fn refreshes_an_sso_session_token_near_expiry_and_writes_it_back_for_the_aws_cli
          token = botocore.utils.SSOTokenLoader(cache=cache)('{SSO_START_URL}', session_name='my-sso')\n\
          print(token['accessToken'], token['refreshToken'], token['expiresAt'])\n"
     );
-    let loaded = env.run_program("python3", ["-c", &check]);
+    let loaded = env.run_program(support::python::current().python(), ["-c", &check]);
     loaded.success();
     let fields: Vec<String> = loaded
         .stdout()

@@ -10,7 +10,7 @@
 
 mod support;
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Command;
 
@@ -176,10 +176,7 @@ fn keys() -> TestEnv {
 
 /// A loopback address nothing listens on.
 fn closed_port() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
+    SocketAddr::from(([127, 0, 0, 1], support::ports::free()))
 }
 
 /// `doctor` for the IAM user at `host:port`, through the tunnel `via`.
@@ -404,7 +401,7 @@ impl Aws {
         env.env("AWS_DEFAULT_REGION", REGION);
         let mut all = vec!["--endpoint-url", self.url().leak()];
         all.extend_from_slice(args);
-        let run = env.run_program("aws", &all);
+        let run = env.run_program(support::python::current().aws(), &all);
         run.success();
         run.stdout()
     }
@@ -413,11 +410,11 @@ impl Aws {
 #[track_caller]
 fn reference(args: &[&str]) -> String {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/reference/moto_rds.py");
-    let output = Command::new("python3")
+    let output = Command::new(support::python::current().python())
         .arg(&script)
         .args(args)
         .output()
-        .expect("python3 runs the moto reference (scripts/test installs boto3 with moto)");
+        .expect("the pinned Python environment runs the moto reference");
     assert!(
         output.status.success(),
         "tests/reference/moto_rds.py {args:?} failed:\n{}",
@@ -534,7 +531,7 @@ fn prints_json_with_every_check_name_in_order_and_the_same_verdicts() {
     assert_eq!(json.code(), Some(1));
     // Python's own JSON parser reads it, and the shape is exactly
     // {"checks": [{"name", "status", "message", "fix"}, ...]}.
-    let mut python = Command::new("python3")
+    let mut python = Command::new(support::python::current().python())
         .args([
             "-c",
             "import json, sys\n\

@@ -16,10 +16,10 @@ fn env_with_keys() -> TestEnv {
 /// Runs a Python snippet with `input` as `sys.argv[1]`; returns its stdout.
 #[track_caller]
 fn python(snippet: &str, input: &str) -> String {
-    let out = Command::new("python3")
+    let out = Command::new(support::python::current().python())
         .args(["-c", snippet, input])
         .output()
-        .expect("python3 is needed (scripts/test installs the test prerequisites)");
+        .expect("the pinned Python environment runs the snippet");
     assert!(
         out.status.success(),
         "python failed: {}",

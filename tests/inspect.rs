@@ -5,7 +5,7 @@ mod support;
 
 use std::process::{Command, Stdio};
 
-use support::{botocore_tokens, in_ci, Case, Run, TestEnv, ACCESS_KEY, RDS_HOST, SECRET_KEY};
+use support::{botocore_tokens, Case, Run, TestEnv, ACCESS_KEY, RDS_HOST, SECRET_KEY};
 
 /// The time the botocore tokens are signed at.
 const SIGNED: &str = "20261122T012107Z";
@@ -129,17 +129,10 @@ fn reads_the_token_from_the_argument_from_stdin_and_from_stdin_with_a_dash() {
     }
 }
 
-/// Tokens from `aws rds generate-db-auth-token` for `user`, with and
-/// without a session token; `None` outside CI when the AWS CLI is missing.
-fn aws_cli_tokens(user: &str) -> Option<Vec<String>> {
-    if Command::new("aws").arg("--version").output().is_err() {
-        assert!(
-            !in_ci(),
-            "the AWS CLI must be installed (pip install awscli)"
-        );
-        eprintln!("skipped: the AWS CLI is not installed");
-        return None;
-    }
+/// Tokens from the pinned `aws rds generate-db-auth-token` for `user`, with
+/// and without a session token.
+fn aws_cli_tokens(user: &str) -> Vec<String> {
+    let aws = support::python::current().aws();
     let tokens = [None, Some(SESSION_TOKEN)].map(|session| {
         let mut env = TestEnv::new();
         env.with_env_keys();
@@ -147,7 +140,7 @@ fn aws_cli_tokens(user: &str) -> Option<Vec<String>> {
             env.env("AWS_SESSION_TOKEN", session);
         }
         let output = env
-            .program("aws")
+            .program(&aws)
             .args(["rds", "generate-db-auth-token", "--hostname", RDS_HOST])
             .args([
                 "--port",
@@ -167,7 +160,7 @@ fn aws_cli_tokens(user: &str) -> Option<Vec<String>> {
         );
         String::from_utf8(output.stdout).unwrap().trim().to_owned()
     });
-    Some(tokens.to_vec())
+    tokens.to_vec()
 }
 
 /// `20261122T012107Z` as `2026-11-22T01:21:07Z`.
@@ -190,9 +183,7 @@ fn amz_date(token: &str) -> &str {
 
 #[test]
 fn reads_and_verifies_tokens_the_aws_cli_makes() {
-    let Some(tokens) = aws_cli_tokens("jane doe+x@y") else {
-        return;
-    };
+    let tokens = aws_cli_tokens("jane doe+x@y");
     for (token, session) in tokens.iter().zip(["none", "present (not shown)"]) {
         let signed = amz_date(token);
         let mut env = TestEnv::new();
@@ -325,7 +316,7 @@ client = botocore.session.get_session().create_client(
     aws_secret_access_key="secret", config=Config(signature_version="s3v4"))
 print(client.generate_presigned_url("get_object", Params={"Bucket": "bucket", "Key": "a.txt"}, ExpiresIn=3600))
 "#;
-    let output = Command::new("python3")
+    let output = Command::new(support::python::current().python())
         .args(["-c", script])
         .output()
         .unwrap();
@@ -627,7 +618,7 @@ fn verify_uses_the_profile_chain_and_reports_missing_credentials_as_a_problem() 
 /// What Python's json module reads from `json`, as Python prints it.
 #[track_caller]
 fn python_reads(json: &str, expression: &str) -> String {
-    let mut child = Command::new("python3")
+    let mut child = Command::new(support::python::current().python())
         .args([
             "-c",
             &format!("import json, sys; d = json.loads(sys.stdin.read()); print({expression})"),

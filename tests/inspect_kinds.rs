@@ -142,7 +142,7 @@ fn problem(run: &Run, code: &str) -> String {
 /// What Python's json module reads from `json`, as Python prints it.
 #[track_caller]
 fn python_reads(json: &str, expression: &str) -> String {
-    let mut child = Command::new("python3")
+    let mut child = Command::new(support::python::current().python())
         .args([
             "-c",
             &format!("import json, sys; d = json.loads(sys.stdin.read()); print({expression})"),

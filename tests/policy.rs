@@ -66,11 +66,11 @@ fn expected_policy(region: &str, account: &str, resource_id: &str, users: &[&str
 #[track_caller]
 fn reference(args: &[&str]) -> String {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/reference/moto_rds.py");
-    let output = Command::new("python3")
+    let output = Command::new(support::python::current().python())
         .arg(&script)
         .args(args)
         .output()
-        .expect("python3 runs the moto reference (scripts/test installs boto3 with moto)");
+        .expect("the pinned Python environment runs the moto reference");
     assert!(
         output.status.success(),
         "tests/reference/moto_rds.py {args:?} failed:\n{}",

@@ -476,6 +476,8 @@ fn the_ca_bundle_examples_make_tokens_and_record_the_profile_setting() {
     env.with_env_keys()
         .env("HOST", support::RDS_HOST)
         .env("AWS_CONFIG_FILE", &config);
+    // The block's `aws configure set` is the pinned AWS CLI's.
+    support::python::current().first_on_path(&mut env);
     let ca = support::tls::TestCa::new();
     let ca = ca.ca_pem().display().to_string();
     let run = readme::run_block(

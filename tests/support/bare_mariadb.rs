@@ -17,7 +17,6 @@
 //! [`STARTUP`](super::daemon::STARTUP). A missing server, client, compiler
 //! or header fails the test and says what to install.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -82,10 +81,7 @@ impl BareMariadb {
                 .arg("--skip-test-db"),
             "mariadb-install-db",
         );
-        let port = TcpListener::bind(("127.0.0.1", 0))
-            .and_then(|l| l.local_addr())
-            .expect("a free port on 127.0.0.1")
-            .port();
+        let port = super::ports::free();
         let mut cmd = workspace.command(&mariadbd);
         cmd.arg("--no-defaults")
             .arg(format!("--datadir={}", dir.join("data").display()))

@@ -9,7 +9,6 @@
 
 use std::fs;
 use std::io::Write as _;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -69,10 +68,7 @@ impl BarePostgres {
                 .args(["-E", "UTF8", "--locale=C"]),
             "initdb",
         );
-        let port = TcpListener::bind(("127.0.0.1", 0))
-            .and_then(|l| l.local_addr())
-            .expect("a free port on 127.0.0.1")
-            .port();
+        let port = super::ports::free();
         let conf = format!(
             "\n# rds-auth-token tests\n\
              listen_addresses = '127.0.0.1'\n\

@@ -68,13 +68,13 @@ pub fn botocore_kind_tokens(cases: &[KindCase]) -> Vec<String> {
 #[track_caller]
 pub fn run_reference(input: &str, expected: usize) -> Vec<String> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/reference/botocore_kinds.py");
-    let mut child = Command::new("python3")
+    let mut child = Command::new(super::python::current().python())
         .arg(&script)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("python3 runs the botocore reference (scripts/test installs it)");
+        .expect("the pinned Python environment runs the botocore reference");
     let mut stdin = child.stdin.take().unwrap();
     let input = input.to_owned();
     let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
@@ -82,7 +82,7 @@ pub fn run_reference(input: &str, expected: usize) -> Vec<String> {
     writer.join().unwrap().unwrap();
     assert!(
         output.status.success(),
-        "the botocore reference failed (it needs botocore 1.43.67 or later: pip install -r tests/requirements.txt):\n{}",
+        "the botocore reference failed:\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
     let tokens: Vec<String> = String::from_utf8(output.stdout)

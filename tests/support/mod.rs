@@ -24,7 +24,9 @@ pub mod netns;
 pub mod pg_tls;
 #[cfg(unix)]
 pub mod pgbouncer;
+pub mod ports;
 pub mod proxy;
+pub mod python;
 pub mod readme;
 #[cfg(unix)]
 pub mod redis;
@@ -451,20 +453,20 @@ pub fn botocore_tokens(cases: &[Case]) -> Vec<String> {
             c.expires_in.map_or("null".to_owned(), |n| n.to_string()),
         );
     }
-    let mut child = Command::new("python3")
+    let mut child = Command::new(python::current().python())
         .arg(&script)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("python3 must be installed to run the botocore reference (.ci/run installs it)");
+        .expect("the pinned Python environment runs the botocore reference");
     let mut stdin = child.stdin.take().unwrap();
     let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
     let output = child.wait_with_output().unwrap();
     writer.join().unwrap().unwrap();
     assert!(
         output.status.success(),
-        "the botocore reference failed (pip install botocore):\n{}",
+        "the botocore reference failed:\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
     let tokens: Vec<String> = String::from_utf8(output.stdout)
@@ -519,14 +521,14 @@ pub fn assert_signed_with(
 #[track_caller]
 pub fn botocore_cache(args: &[&str]) -> String {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/reference/botocore_cache.py");
-    let output = Command::new("python3")
+    let output = Command::new(python::current().python())
         .arg(&script)
         .args(args)
         .output()
-        .expect("python3 must be installed to run the botocore reference (.ci/run installs it)");
+        .expect("the pinned Python environment runs the botocore reference");
     assert!(
         output.status.success(),
-        "the botocore cache reference failed (pip install botocore):\n{}",
+        "the botocore cache reference failed:\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
     String::from_utf8(output.stdout).unwrap().trim().to_owned()

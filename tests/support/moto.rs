@@ -1,11 +1,11 @@
 //! A local `moto_server` (PyPI `moto[server]`): a real STS on 127.0.0.1.
 //!
 //! Each [`Moto`] is its own child process on a free loopback port, killed
-//! when dropped. A missing `moto_server` fails the test with what to install;
-//! it never skips.
+//! when dropped. It is the pinned one (tests/support/python.rs); a missing
+//! environment fails the test with the command that builds it, never skips.
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -19,51 +19,44 @@ pub struct Moto {
 }
 
 impl Moto {
-    /// Starts `moto_server -H 127.0.0.1 -p PORT` and waits until it answers.
+    /// Starts the pinned `moto_server -H 127.0.0.1 -p PORT` and waits until
+    /// it answers, on a port of [`super::ports::free`]; should another
+    /// process bind it first, moto exits and starts again on another (three
+    /// tries).
     #[track_caller]
     pub fn start() -> Moto {
-        // The kernel picks a free port; the listener is closed just before
-        // moto binds it.
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free loopback port")
-            .port();
-        let child = Command::new("moto_server")
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|err| {
-                panic!(
-                    "moto_server could not be started ({err}); install it with \
-                     `python3 -m pip install -r tests/requirements.txt` (.ci/run does){}",
-                    if super::in_ci() {
-                        " - CI=true, so this is a failure, not a skip"
-                    } else {
-                        ""
-                    }
-                )
-            });
-        let mut moto = Moto {
-            child,
-            addr: SocketAddr::from(([127, 0, 0, 1], port)),
-        };
-        let deadline = Instant::now() + STARTUP;
-        loop {
-            if moto.answers() {
-                return moto;
+        let program = super::python::current().moto_server();
+        for _ in 0..3 {
+            let port = super::ports::free();
+            let child = Command::new(&program)
+                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap_or_else(|err| panic!("{} could not be started: {err}", program.display()));
+            let mut moto = Moto {
+                child,
+                addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            };
+            let deadline = Instant::now() + STARTUP;
+            loop {
+                // Exited first: whatever answers on the port is not this moto.
+                if let Ok(Some(_)) = moto.child.try_wait() {
+                    break;
+                }
+                if moto.answers() {
+                    return moto;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "moto_server did not answer on {} within {STARTUP:?}",
+                    moto.addr
+                );
+                std::thread::sleep(Duration::from_millis(100));
             }
-            if let Ok(Some(status)) = moto.child.try_wait() {
-                panic!("moto_server exited at startup with {status}; is `moto[server]` installed?");
-            }
-            assert!(
-                Instant::now() < deadline,
-                "moto_server did not answer on {} within {STARTUP:?}",
-                moto.addr
-            );
-            std::thread::sleep(Duration::from_millis(100));
         }
+        panic!("{} exited at start-up three times", program.display());
     }
 
     /// Its address, `127.0.0.1:PORT`.

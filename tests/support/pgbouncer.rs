@@ -9,7 +9,7 @@
 //! and says what to install.
 
 use std::fs;
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -100,10 +100,7 @@ impl Pgbouncer {
             .unwrap_or_else(|| {
                 panic!("pgbouncer not found: install pgbouncer (bash scripts/test installs it)")
             });
-        let port = TcpListener::bind((HOST, 0))
-            .and_then(|l| l.local_addr())
-            .unwrap()
-            .port();
+        let port = super::ports::free();
         let dir = folder.path();
         let log = dir.join("pgbouncer.log");
         let ini = dir.join("pgbouncer.ini");

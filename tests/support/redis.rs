@@ -4,7 +4,7 @@
 //! MemoryDB's IAM check) and the default user switched off. It stops when
 //! dropped.
 
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -53,10 +53,7 @@ impl Redis {
     #[track_caller]
     pub fn start(ca: &TestCa, users: &[(&str, &str)]) -> Redis {
         let dir = tempfile::tempdir().expect("a folder for redis-server");
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
+        let port = super::ports::free();
         let mut config = format!(
             "bind 127.0.0.1\nport 0\ntls-port {port}\ntls-cert-file {}\ntls-key-file {}\n\
              tls-ca-cert-file {}\ntls-auth-clients no\nsave \"\"\nappendonly no\ndir {}\n\

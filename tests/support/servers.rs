@@ -43,7 +43,6 @@
 use std::fmt::Write as _;
 use std::fs::{self, File};
 use std::io::Write as _;
-use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -514,16 +513,6 @@ fn tail(path: &Path) -> String {
     lines[lines.len().saturating_sub(25)..].join("\n")
 }
 
-/// Two distinct free ports on 127.0.0.1. The listeners close just before
-/// the servers bind them.
-fn free_ports() -> Result<[u16; 2], String> {
-    let bind =
-        || TcpListener::bind((HOST, 0)).map_err(|err| format!("no free port on {HOST}: {err}"));
-    let (a, b) = (bind()?, bind()?);
-    let port = |l: &TcpListener| l.local_addr().map(|a| a.port()).map_err(|e| e.to_string());
-    Ok([port(&a)?, port(&b)?])
-}
-
 fn sh_quote(path: &Path) -> String {
     format!("'{}'", path.display().to_string().replace('\'', r"'\''"))
 }
@@ -673,7 +662,7 @@ impl Servers {
         };
         // From here on, dropping `servers` removes whatever has been made.
         servers.prepare(&tools)?;
-        let [pg_port, my_port] = free_ports()?;
+        let [pg_port, my_port] = super::ports::free_n();
         servers.configure_verifier(Db::Postgres, pg_port)?;
         servers.configure_verifier(Db::Mariadb, my_port)?;
         let (postgres, mariadb) = std::thread::scope(|scope| {
