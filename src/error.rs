@@ -54,6 +54,8 @@ pub enum Error {
     DsqlHostnameWithoutRegion(Shown),
     #[error("{flag} {value} is not a valid name; pass 1 to 40 letters, digits and hyphens, as AWS names caches, clusters and users")]
     InvalidName { flag: &'static str, value: Shown },
+    #[error("{flag} {value} does not begin with a letter; ElastiCache user ids and MemoryDB user names begin with a letter, then letters, digits and hyphens")]
+    UserIdWithoutLetter { flag: &'static str, value: Shown },
     #[error("{0} is required; pass it to the builder")]
     MissingField(&'static str),
     #[error("could not sign the token: {0}")]
@@ -69,21 +71,7 @@ impl Shown {
     const MAX_CHARS: usize = 80;
 
     pub(crate) fn new(value: &str) -> Self {
-        let mut out = String::with_capacity(value.len().min(Self::MAX_CHARS) + 2);
-        out.push('\'');
-        for (i, c) in value.chars().enumerate() {
-            if i == Self::MAX_CHARS {
-                out.push_str("...");
-                break;
-            }
-            if c.is_control() || c == '\'' || c == '\\' {
-                out.extend(c.escape_default());
-            } else {
-                out.push(c);
-            }
-        }
-        out.push('\'');
-        Shown(out)
+        Shown(crate::text::quoted(value, Self::MAX_CHARS))
     }
 }
 

@@ -52,24 +52,14 @@ impl Failure {
     }
 }
 
-/// The error chain on one line, control characters escaped.
+/// The error chain on one line, with control, bidirectional and invisible
+/// characters escaped ([`rds_auth_token::text`]).
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let text = format!("{:#}", self.error);
-        let mut words = text.split_whitespace().peekable();
-        while let Some(word) = words.next() {
-            for c in word.chars() {
-                if c.is_control() {
-                    write!(f, "{}", c.escape_default())?;
-                } else {
-                    write!(f, "{c}")?;
-                }
-            }
-            if words.peek().is_some() {
-                f.write_str(" ")?;
-            }
-        }
-        Ok(())
+        f.write_str(&rds_auth_token::text::one_line(
+            &format!("{:#}", self.error),
+            usize::MAX,
+        ))
     }
 }
 
@@ -83,6 +73,11 @@ mod tests {
     fn puts_a_multi_line_error_on_one_line_with_escapes() {
         let failure = Failure::runtime(anyhow::anyhow!("process said:\n  bad\tthing\x1b[2J"));
         assert_eq!(failure.to_string(), r"process said: bad thing\u{1b}[2J");
+        let failure = Failure::usage(anyhow::anyhow!("--hostname evil\u{202e}gnp.exe\u{200b}"));
+        assert_eq!(
+            failure.to_string(),
+            r"--hostname evil\u{202e}gnp.exe\u{200b}"
+        );
     }
 
     #[test]

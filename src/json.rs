@@ -2,21 +2,7 @@
 
 use std::fmt::Write as _;
 
-/// True for the characters [`push_string`] writes as `\uXXXX`: control
-/// characters (C0, DEL and C1), and the invisible and bidirectional
-/// formatting ones that could make printed text read differently from what
-/// it holds.
-pub fn needs_escape(c: char) -> bool {
-    c.is_control()
-        || matches!(
-            c,
-            '\u{061C}'
-                | '\u{200B}'..='\u{200F}'
-                | '\u{2028}'..='\u{202E}'
-                | '\u{2060}'..='\u{2069}'
-                | '\u{FEFF}'
-        )
-}
+pub use crate::text::needs_escape;
 
 /// Appends `value` to `out` as a JSON string literal: `"` and `\` escaped,
 /// `\n`, `\r` and `\t` as such, and every other character of

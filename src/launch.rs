@@ -96,6 +96,9 @@ impl OptionFile {
             port: self.port,
             ssl_ca: self.ssl_ca.as_deref(),
             verify_identity: self.verify_identity,
+            // The token travels only over the TCP connection whose
+            // certificate the client checks, also to `localhost`.
+            tcp_only: true,
         }
         .render()
     }
@@ -574,7 +577,7 @@ mod tests {
         assert_eq!(
             file.render().split_once("[client]\n").unwrap().1,
             format!(
-                "user=\"app\"\npassword=\"TOKEN\"\nhost=\"db.example.com\"\nport=3306\n\
+                "user=\"app\"\npassword=\"TOKEN\"\nhost=\"db.example.com\"\nport=3306\nprotocol=TCP\n\
                  enable-cleartext-plugin\nssl-ca=\"{BUNDLE}\"\nssl-mode=VERIFY_IDENTITY\n"
             )
         );
@@ -587,7 +590,7 @@ mod tests {
             .option_file
             .unwrap()
             .render()
-            .ends_with("port=3306\nssl-ca=\"/home/u/.cache/rds-auth-token/rds-ca-bundle-0.pem\"\nssl-verify-server-cert\n"));
+            .ends_with("port=3306\nprotocol=TCP\nssl-ca=\"/home/u/.cache/rds-auth-token/rds-ca-bundle-0.pem\"\nssl-verify-server-cert\n"));
         let tunnel = Target {
             via: Some(Via {
                 ip: [127, 0, 0, 1].into(),

@@ -9,7 +9,6 @@ mod exit_codes;
 mod failure;
 mod format;
 mod launch;
-mod signing;
 mod stdout;
 
 fn main() -> std::process::ExitCode {

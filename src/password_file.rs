@@ -125,6 +125,11 @@ pub struct MysqlOptionFile<'a> {
     /// where the client connects to an address the certificate does not
     /// name).
     pub verify_identity: bool,
+    /// Connect over TCP even to `localhost` (`protocol=TCP`), which MySQL
+    /// and MariaDB clients would otherwise reach through a Unix socket,
+    /// where no certificate is checked: for the file handed to a client
+    /// this tool runs, which reads nothing else from it.
+    pub tcp_only: bool,
 }
 
 impl std::fmt::Debug for MysqlOptionFile<'_> {
@@ -137,6 +142,7 @@ impl std::fmt::Debug for MysqlOptionFile<'_> {
             .field("port", &self.port)
             .field("ssl_ca", &self.ssl_ca)
             .field("verify_identity", &self.verify_identity)
+            .field("tcp_only", &self.tcp_only)
             .finish()
     }
 }
@@ -159,6 +165,9 @@ impl MysqlOptionFile<'_> {
         value("password", self.password);
         value("host", self.host);
         let _ = writeln!(out, "port={}", self.port);
+        if self.tcp_only {
+            out.push_str("protocol=TCP\n");
+        }
         if self.client == MysqlClient::Mysql {
             out.push_str("enable-cleartext-plugin\n");
         }
@@ -262,6 +271,7 @@ mod tests {
             port: 1,
             ssl_ca: None,
             verify_identity: true,
+            tcp_only: false,
         };
         let shown = format!("{file:?}");
         assert!(
@@ -281,6 +291,7 @@ mod tests {
                 port: 3306,
                 ssl_ca: Some(Path::new("/c/ca.pem")),
                 verify_identity,
+                tcp_only: false,
             }
             .render()
         };

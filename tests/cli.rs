@@ -81,6 +81,31 @@ fn sets_the_expiry_from_expires_in() {
     );
 }
 
+#[test]
+fn escapes_bidi_and_zero_width_characters_of_an_input_it_echoes() {
+    // U+202E would show "evil\u{202e}gnp.exe" as "evilexe.png" on a terminal.
+    for (value, escaped) in [
+        ("evil\u{202e}gnp.exe", r"evil\u{202e}gnp.exe"),
+        ("db\u{200b}.example.com/x", r"db\u{200b}.example.com/x"),
+    ] {
+        let run = env_with_keys().run([
+            "--hostname",
+            value,
+            "--port",
+            "5432",
+            "--username",
+            "jane",
+            "--region",
+            "us-east-1",
+        ]);
+        run.fails_with(2)
+            .stderr_contains("--hostname")
+            .stderr_contains(escaped)
+            .stderr_lacks(value);
+        assert_eq!(run.stdout(), "", "no token");
+    }
+}
+
 #[track_caller]
 fn usage_error(args: &[&str], expected: &str) {
     let env = env_with_keys();

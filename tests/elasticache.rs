@@ -118,6 +118,10 @@ fn refuses_bad_flags_with_one_line_naming_the_flag() {
             "--cache-name 'my_cache' is not a valid name; pass 1 to 40 letters, digits and hyphens, as AWS names caches, clusters and users",
         ),
         (
+            vec!["elasticache", "--cache-name", "c", "--user-id", "1abc", "--region", "us-east-1"],
+            "--user-id '1abc' does not begin with a letter; ElastiCache user ids and MemoryDB user names begin with a letter, then letters, digits and hyphens",
+        ),
+        (
             vec!["elasticache", "--cache-name", "c", "--user-id", "a b", "--region", "us-east-1"],
             "--user-id 'a b' is not a valid name; pass 1 to 40 letters, digits and hyphens, as AWS names caches, clusters and users",
         ),

@@ -168,21 +168,23 @@ fn runs_mysql_and_mariadb_clients_with_their_own_tls_and_clear_text_flags() {
     let lines: Vec<&str> = cnf.lines().filter(|l| !l.starts_with('#')).collect();
     let ca = env.home().join(".cache/rds-auth-token");
     assert_eq!(
-        lines[..5],
+        lines[..6],
         [
             "[client]",
             "user=\"jane_doe\"",
             lines[2],
             &format!("host=\"{RDS_HOST}\""),
-            "port=3306"
+            "port=3306",
+            // TCP even to localhost: never the client's Unix socket.
+            "protocol=TCP"
         ]
     );
-    assert_eq!(lines[5], "enable-cleartext-plugin");
+    assert_eq!(lines[6], "enable-cleartext-plugin");
     assert!(
-        lines[6].starts_with(&format!("ssl-ca=\"{}/rds-ca-bundle-", ca.display())),
+        lines[7].starts_with(&format!("ssl-ca=\"{}/rds-ca-bundle-", ca.display())),
         "{cnf}"
     );
-    assert_eq!(lines[7..], ["ssl-mode=VERIFY_IDENTITY"]);
+    assert_eq!(lines[8..], ["ssl-mode=VERIFY_IDENTITY"]);
     let token = Token(
         lines[2]
             .strip_prefix("password=\"")

@@ -88,6 +88,10 @@ fn refuses_serverless_and_bad_flags_with_one_line_naming_the_flag() {
             "--cluster-name 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx' is not a valid name; pass 1 to 40 letters, digits and hyphens, as AWS names caches, clusters and users",
         ),
         (
+            vec!["memorydb", "--cluster-name", "c", "--user-id", "9user", "--region", "us-east-1"],
+            "--user-id '9user' does not begin with a letter; ElastiCache user ids and MemoryDB user names begin with a letter, then letters, digits and hyphens",
+        ),
+        (
             vec!["memorydb", "--cluster-name", "c", "--user-id", "u", "--region", "us-east-1", "--expires-in", "1000"],
             "--expires-in 1000 is above 900 seconds, the longest MemoryDB accepts; pass at most 900",
         ),

@@ -58,6 +58,7 @@ impl Rng {
 }
 
 const NAME_CHARS: &str = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-";
+const LETTERS: &str = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
 
 /// One generated case: what the reference is told, and the library's token.
 struct Case {
@@ -167,7 +168,8 @@ fn generate(rng: &mut Rng, index: usize) -> Case {
         // ElastiCache, replication groups and serverless caches.
         2 => {
             let name = rng.string(NAME_CHARS, 1, 40);
-            let user = rng.string(NAME_CHARS, 1, 40);
+            // A user id begins with a letter.
+            let user = rng.string(LETTERS, 1, 1) + &rng.string(NAME_CHARS, 0, 39);
             let serverless = rng.below(2) == 0;
             let expires = 1 + rng.below(900);
             let config = ElastiCacheTokenConfig::builder()
@@ -189,7 +191,8 @@ fn generate(rng: &mut Rng, index: usize) -> Case {
         // MemoryDB.
         _ => {
             let name = rng.string(NAME_CHARS, 1, 40);
-            let user = rng.string(NAME_CHARS, 1, 40);
+            // A user id begins with a letter.
+            let user = rng.string(LETTERS, 1, 1) + &rng.string(NAME_CHARS, 0, 39);
             let config = MemoryDbTokenConfig::builder()
                 .cluster_name(&name)
                 .user_id(&user)

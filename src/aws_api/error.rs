@@ -107,26 +107,9 @@ impl ApiError {
     }
 }
 
-/// `text` on one line: white space runs joined by one space, other control
-/// characters escaped, at most 600 characters.
+/// `text` on one line, escaped, at most 600 characters.
 pub(crate) fn one_line(text: &str) -> String {
-    let mut out = String::new();
-    for word in text.split_whitespace() {
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        for c in word.chars() {
-            if c.is_control() || crate::json::needs_escape(c) {
-                out.extend(c.escape_default());
-            } else {
-                out.push(c);
-            }
-        }
-    }
-    if out.chars().count() > 600 {
-        out = out.chars().take(600).collect::<String>() + "...";
-    }
-    out
+    crate::text::one_line(text, 600)
 }
 
 /// An error and its sources, joined by ": ", repeats left out.

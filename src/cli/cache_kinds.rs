@@ -7,18 +7,18 @@ use anyhow::anyhow;
 use clap::ValueEnum;
 use rds_auth_token::credentials::ChainSettings;
 use rds_auth_token::tls::Bundle;
-use rds_auth_token::token::check_name;
+use rds_auth_token::token::{check_name, check_user_id};
 use std::time::SystemTime;
 
 use crate::cli::args::{CacheConnectArgs, CacheUserArgs, ConnectArgs, SigningArgs};
 use crate::cli::exec::start;
+use crate::cli::issue::{block_on, Made};
+use crate::cli::options::Signing;
 use crate::cli::options::{self, required, utf8, ConnectOptions, Endpoint};
 use crate::exit_codes::ExitCode;
 use crate::failure::Failure;
 use crate::format::{self, Printed};
 use crate::launch::{plan_cache_client, CacheTarget};
-use crate::signing::Signing;
-use crate::signing::{block_on, Made};
 use crate::stdout::write_stdout;
 
 /// The formats `elasticache` and `memorydb` print. There is no URI: a
@@ -62,7 +62,7 @@ impl CacheToken {
         let name = utf8(flag, &required(flag, name)?)?;
         check_name(flag, &name)?;
         let user_id = utf8("--user-id", &required("--user-id", user.user_id)?)?;
-        check_name("--user-id", &user_id)?;
+        check_user_id("--user-id", &user_id)?;
         let signing = Signing::from_args(signing, chain)?;
         let expires_in = options::expires_in(&user.expires_in, 900, service)?;
         Ok(CacheToken {

@@ -2,6 +2,7 @@
 //! on, print one line a check with the fix for each failure, and exit 0
 //! only when none failed.
 
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use clap::Args;
@@ -16,14 +17,13 @@ use rds_auth_token::inspect::Expected;
 use rds_auth_token::policy::DbUserArn;
 
 use crate::cli::args::{ConnectArgs, TokenArgs};
+use crate::cli::issue::{block_on, rds_config, Stderr};
 use crate::cli::options::{ConnectOptions, TokenOptions};
 use crate::engine::Engine;
 use crate::exit_codes::ExitCode;
 use crate::failure::Failure;
-use crate::signing::{
-    self, block_on, choose_region, credentials_for, rds_config, HostRegion, Ready,
-};
 use crate::stdout::write_stdout;
+use rds_auth_token::issuer::{choose_region, CredentialChain, HostRegion, Issuer, Ready};
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
@@ -114,10 +114,12 @@ async fn signing_and_aws_checks(options: &DoctorOptions) -> (Vec<Check>, Option<
     let mut checks = Vec::new();
     let profiles = Profiles::load(signing.profile.as_deref()).await;
     let region = choose_region(
-        signing,
+        signing.region.as_deref(),
         profiles.as_ref().ok(),
+        |var| std::env::var(var).ok(),
         HostRegion::Rds(&token.hostname),
-    );
+    )
+    .map_err(Failure::from);
     if let Ok(choice) = &region {
         signing.debug(format_args!(
             "region {} (from {})",
@@ -136,7 +138,7 @@ async fn signing_and_aws_checks(options: &DoctorOptions) -> (Vec<Check>, Option<
             "pass --region with the endpoint's region, or set AWS_REGION",
         ),
     });
-    let found = match (&profiles, &region) {
+    let found = match (profiles, &region) {
         (Err(err), _) => {
             checks.push(Check::fail_from_error(
                 CheckName::Credentials,
@@ -153,16 +155,26 @@ async fn signing_and_aws_checks(options: &DoctorOptions) -> (Vec<Check>, Option<
             None
         }
         (Ok(profiles), Ok(choice)) => {
-            match credentials_for(signing, profiles, &choice.name, token.expires_in.as_secs()).await
+            let issuer = Issuer::with_source(
+                signing.settings(),
+                profiles,
+                Arc::new(Stderr {
+                    debug: signing.debug,
+                }),
+                Arc::new(CredentialChain),
+            );
+            match issuer
+                .credentials(&choice.name, token.expires_in.as_secs())
+                .await
             {
                 Ok(ready) => {
-                    checks.push(credentials_check(profiles, &ready));
-                    Some((profiles, ready, choice))
+                    checks.push(credentials_check(issuer.profiles(), &ready));
+                    Some((issuer, ready, choice))
                 }
-                Err(failure) => {
+                Err(err) => {
                     checks.push(Check::fail_from_error(
                         CheckName::Credentials,
-                        &failure.to_string(),
+                        &Failure::from(err).to_string(),
                         "see the AWS credential provider chain in `rds-auth-token --help`",
                     ));
                     None
@@ -170,7 +182,7 @@ async fn signing_and_aws_checks(options: &DoctorOptions) -> (Vec<Check>, Option<
             }
         }
     };
-    let Some((profiles, ready, choice)) = found else {
+    let Some((issuer, ready, choice)) = found else {
         for name in [
             CheckName::Identity,
             CheckName::Clock,
@@ -193,7 +205,7 @@ async fn signing_and_aws_checks(options: &DoctorOptions) -> (Vec<Check>, Option<
     // another one (the region check has failed for that already).
     let api_region = choice.endpoint_region.as_deref().unwrap_or(&choice.name);
     let api = Api::new(
-        profiles,
+        issuer.profiles(),
         api_region,
         ready.resolved.credentials().clone(),
         &signing.chain,
@@ -206,24 +218,22 @@ async fn signing_and_aws_checks(options: &DoctorOptions) -> (Vec<Check>, Option<
     } else {
         &[]
     };
-    checks.push(
-        match signing::sign(signing, &choice.name, &ready, rds_config(token)) {
-            Ok(made) => {
-                let expected = Expected {
-                    hostname: Some(token.hostname.clone()),
-                    port: Some(token.port),
-                    username: Some(token.username.as_str().to_owned()),
-                    region: Some(choice.name.clone()),
-                };
-                local::token_made(&made.token, &expected, SystemTime::now(), reported)
-            }
-            Err(failure) => Check::fail_from_error(
-                CheckName::Token,
-                &failure.to_string(),
-                "check --hostname, --port and --username",
-            ),
-        },
-    );
+    checks.push(match issuer.sign(&choice.name, &ready, rds_config(token)) {
+        Ok(made) => {
+            let expected = Expected {
+                hostname: Some(token.hostname.clone()),
+                port: Some(token.port),
+                username: Some(token.username.as_str().to_owned()),
+                region: Some(choice.name.clone()),
+            };
+            local::token_made(&made.token, &expected, SystemTime::now(), reported)
+        }
+        Err(err) => Check::fail_from_error(
+            CheckName::Token,
+            &Failure::from(err).to_string(),
+            "check --hostname, --port and --username",
+        ),
+    });
     (checks, engine)
 }
 

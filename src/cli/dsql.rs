@@ -15,14 +15,16 @@ use rds_auth_token::Username;
 
 use crate::cli::args::{ConnectArgs, SigningArgs};
 use crate::cli::exec::start;
+use crate::cli::issue::{block_on, generate, Made};
+use crate::cli::options::Signing;
 use crate::cli::options::{self, required, ConnectOptions};
 use crate::engine::Engine;
 use crate::exit_codes::ExitCode;
 use crate::failure::Failure;
 use crate::format::{self, Printed};
 use crate::launch::{self, ExecOptions, Target};
-use crate::signing::{block_on, generate, HostRegion, Made, Signing};
 use crate::stdout::write_stdout;
+use rds_auth_token::issuer::HostRegion;
 
 /// The port Aurora DSQL listens on.
 const DSQL_PORT: u16 = 5432;

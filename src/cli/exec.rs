@@ -7,12 +7,12 @@ use clap::Args;
 use rds_auth_token::credentials::ChainSettings;
 
 use crate::cli::args::{ConnectArgs, TokenArgs};
+use crate::cli::issue::{block_on, rds_token};
 use crate::cli::options::{check_env_var_name, ConnectOptions, TokenOptions};
 use crate::engine::Engine;
 use crate::exit_codes::ExitCode;
 use crate::failure::Failure;
 use crate::launch::{self, ExecOptions, Launch, Target};
-use crate::signing::{block_on, rds_token};
 
 #[derive(Debug, Args)]
 #[command(after_help = "\

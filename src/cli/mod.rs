@@ -13,6 +13,7 @@ mod elasticache;
 mod examples;
 pub mod exec;
 mod inspect;
+pub mod issue;
 mod man;
 mod memorydb;
 pub mod options;

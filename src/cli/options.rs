@@ -15,7 +15,21 @@ use rds_auth_token::{region, ExpiresIn, Username};
 
 use crate::cli::args::{ConnectArgs, GlobalArgs, SigningArgs, TokenArgs};
 use crate::failure::Failure;
-use crate::signing::Signing;
+use rds_auth_token::issuer::IssuerSettings;
+
+/// The flags every token kind shares, checked: where the region and
+/// credentials come from, and `--debug`.
+#[derive(Debug)]
+pub struct Signing {
+    /// `--region`.
+    pub region: Option<String>,
+    /// `--profile`.
+    pub profile: Option<String>,
+    /// `--debug`.
+    pub debug: bool,
+    /// How credentials are fetched: the AWS CLI's global options.
+    pub chain: ChainSettings,
+}
 
 /// `--ssl-ca` and `--via`, checked.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -263,6 +277,22 @@ pub fn signing(
 }
 
 impl Signing {
+    /// Writes `message` to stderr with `--debug`.
+    pub fn debug(&self, message: std::fmt::Arguments) {
+        if self.debug {
+            say!("rds-auth-token: debug: {message}");
+        }
+    }
+
+    /// Where an issuer finds the region and the credentials.
+    pub fn settings(&self) -> IssuerSettings {
+        IssuerSettings {
+            region: self.region.clone(),
+            profile: self.profile.clone(),
+            chain: self.chain.clone(),
+        }
+    }
+
     /// Checks the other kinds' `--region`, `--profile` and `--debug`.
     ///
     /// # Errors

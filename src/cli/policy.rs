@@ -14,11 +14,13 @@ use rds_auth_token::credentials::{self, ChainSettings, Profiles};
 use rds_auth_token::policy::{self, DbUserArn, PolicyDocument};
 use rds_auth_token::rfc3339;
 
+use crate::cli::issue::block_on;
+use crate::cli::options::Signing;
 use crate::cli::options::{self, utf8};
 use crate::exit_codes::ExitCode;
 use crate::failure::Failure;
-use crate::signing::{block_on, choose_region, HostRegion, RegionChoice, Signing};
 use crate::stdout::write_stdout;
+use rds_auth_token::issuer::{choose_region, HostRegion, RegionChoice};
 
 /// Print the IAM policy that lets a principal log in with a token.
 ///
@@ -188,7 +190,12 @@ async fn make(options: &PolicyOptions) -> Result<PolicyDocument, Failure> {
         name: region,
         source,
         endpoint_region,
-    } = choose_region(signing, Some(&profiles), HostRegion::Rds(hostname))?;
+    } = choose_region(
+        signing.region.as_deref(),
+        Some(&profiles),
+        |var| std::env::var(var).ok(),
+        HostRegion::Rds(hostname),
+    )?;
     if let Some(endpoint_region) = endpoint_region {
         say!(
             "rds-auth-token: warning: the region is {region} (from {source}), but the endpoint is in \

@@ -14,12 +14,12 @@ use rds_auth_token::password_file::{update_pgpass, update_userlist, MysqlClient,
 use rds_auth_token::private_file::write_atomic;
 
 use crate::cli::args::{ConnectArgs, TokenArgs};
+use crate::cli::issue::{block_on, rds_token};
 use crate::cli::options::{ConnectOptions, TokenOptions};
 use crate::engine::Engine;
 use crate::exit_codes::ExitCode;
 use crate::failure::Failure;
 use crate::format::{self, Issued, Output};
-use crate::signing::{block_on, rds_token};
 
 /// The longest wait between two writes: a token lives 900 s at most, so a
 /// file written every 840 s always holds one with a minute left.
@@ -351,6 +351,7 @@ async fn write_once(options: &RefreshOptions) -> Result<SystemTime, Failure> {
                 port,
                 ssl_ca: Some(&ca),
                 verify_identity: via.is_none(),
+                tcp_only: false,
             }
             .render()
         }

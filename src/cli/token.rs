@@ -7,12 +7,12 @@ use clap::Args;
 use rds_auth_token::credentials::ChainSettings;
 
 use crate::cli::args::{ConnectArgs, TokenArgs};
+use crate::cli::issue::{block_on, rds_token};
 use crate::cli::options::{ConnectOptions, TokenOptions};
 use crate::engine::Engine;
 use crate::exit_codes::ExitCode;
 use crate::failure::Failure;
 use crate::format::{self, Format, Issued, Output};
-use crate::signing::{block_on, rds_token};
 use crate::stdout::write_stdout;
 
 /// The root command's flags.

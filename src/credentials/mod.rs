@@ -120,6 +120,16 @@ impl Profiles {
         })
     }
 
+    /// No profiles: the `default` profile, empty, as on a machine without
+    /// AWS config or credentials files.
+    pub fn empty() -> Profiles {
+        Profiles {
+            set: ProfileSet::default(),
+            selected: "default".to_owned(),
+            origin: ProfileOrigin::Default,
+        }
+    }
+
     /// The selected profile's name.
     pub fn selected(&self) -> &str {
         &self.selected
@@ -328,6 +338,16 @@ pub struct ResolvedCredentials {
 }
 
 impl ResolvedCredentials {
+    /// `credentials` from `source`, in words (`environment variables`),
+    /// not from the credential cache.
+    pub fn new(credentials: Credentials, source: impl Into<String>) -> ResolvedCredentials {
+        ResolvedCredentials {
+            credentials,
+            source: source.into(),
+            cache: None,
+        }
+    }
+
     /// The credentials (their `Debug` form redacts the secret).
     pub fn credentials(&self) -> &Credentials {
         &self.credentials

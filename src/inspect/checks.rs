@@ -178,7 +178,7 @@ fn check_cache(token: &ParsedToken, findings: &mut Vec<Finding>) {
     }
     if let Some(user) = token
         .user_id()
-        .filter(|u| !u.is_empty() && !names::is_name(u))
+        .filter(|u| !u.is_empty() && !names::is_user_id(u))
     {
         findings.push(Finding::InvalidName {
             field: "user id",

@@ -546,9 +546,14 @@ impl fmt::Display for Finding {
                 } else {
                     String::new()
                 };
+                let rule = if *field == "user id" && crate::token::names::is_name(value) {
+                    "does not begin with a letter"
+                } else {
+                    "is not 1 to 40 letters, digits and hyphens"
+                };
                 write!(
                     f,
-                    "the {field} {} is not 1 to 40 letters, digits and hyphens{endpoint}; make the token with {flag} and the {field} {kind} shows",
+                    "the {field} {} {rule}{endpoint}; make the token with {flag} and the {field} {kind} shows",
                     q(value)
                 )
             }

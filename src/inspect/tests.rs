@@ -87,6 +87,8 @@ fn other_kind() -> impl Strategy<Value = OtherKind> {
         "ap-southeast-2",
     ]);
     let name = "[A-Za-z0-9-]{1,40}";
+    // A user id begins with a letter.
+    let user = "[A-Za-z][A-Za-z0-9-]{0,39}";
     prop_oneof![
         (
             "[a-z0-9]{20,26}",
@@ -103,7 +105,7 @@ fn other_kind() -> impl Strategy<Value = OtherKind> {
                 region,
                 expires,
             }),
-        (name, name, region.clone(), any::<bool>(), 1u64..=900).prop_map(
+        (name, user, region.clone(), any::<bool>(), 1u64..=900).prop_map(
             |(cache, user, region, serverless, expires)| OtherKind {
                 kind: TokenKind::ElastiCache,
                 host: cache.to_ascii_lowercase(),
@@ -114,7 +116,7 @@ fn other_kind() -> impl Strategy<Value = OtherKind> {
                 expires,
             }
         ),
-        (name, name, region).prop_map(|(cluster, user, region)| OtherKind {
+        (name, user, region).prop_map(|(cluster, user, region)| OtherKind {
             kind: TokenKind::MemoryDb,
             host: cluster.to_ascii_lowercase(),
             user: Some(user),

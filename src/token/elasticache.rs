@@ -185,7 +185,7 @@ impl ElastiCacheTokenConfigBuilder {
         let cache_name = self.cache_name.ok_or(Error::MissingField("cache name"))?;
         names::check("--cache-name", &cache_name)?;
         let user_id = self.user_id.ok_or(Error::MissingField("user id"))?;
-        names::check("--user-id", &user_id)?;
+        names::check_user_id("--user-id", &user_id)?;
         let region = self.region.ok_or(Error::MissingField("region"))?;
         region::validate(&region)?;
         let expires_in = check_expires_in(

@@ -164,7 +164,7 @@ impl MemoryDbTokenConfigBuilder {
             .ok_or(Error::MissingField("cluster name"))?;
         names::check("--cluster-name", &cluster_name)?;
         let user_id = self.user_id.ok_or(Error::MissingField("user id"))?;
-        names::check("--user-id", &user_id)?;
+        names::check_user_id("--user-id", &user_id)?;
         let region = self.region.ok_or(Error::MissingField("region"))?;
         region::validate(&region)?;
         let expires_in = match self.expires_in.unwrap_or(MEMORYDB_EXPIRES_IN) {

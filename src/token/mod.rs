@@ -23,6 +23,6 @@ pub use elasticache::{
 pub use memorydb::{
     MemoryDbTokenConfig, MemoryDbTokenConfigBuilder, MEMORYDB_EXPIRES_IN, MEMORYDB_SERVICE,
 };
-pub use names::check as check_name;
+pub use names::{check as check_name, check_user_id};
 pub use presign::{PresignRequest, Presignable, TokenSigner};
 pub use rds::{AuthTokenConfig, AuthTokenConfigBuilder, ExpiresIn, ACTION, SERVICE};

@@ -1,5 +1,7 @@
 //! The names ElastiCache and MemoryDB tokens carry: a cache or cluster name
-//! and a user id, each 1 to 40 letters, digits and hyphens.
+//! and a user id, each 1 to 40 letters, digits and hyphens; a user id (a
+//! MemoryDB user name) begins with a letter, as both APIs' models say
+//! (`[a-zA-Z][a-zA-Z0-9\-]*`).
 
 use std::borrow::Cow;
 
@@ -22,6 +24,28 @@ pub fn check(flag: &'static str, value: &str) -> Result<(), Error> {
             value: Shown::new(value),
         })
     }
+}
+
+/// Checks `value` as the user id `flag` takes: a name ([`check`]) that
+/// begins with a letter.
+///
+/// # Errors
+/// [`Error::InvalidName`] or [`Error::UserIdWithoutLetter`], naming `flag`.
+pub fn check_user_id(flag: &'static str, value: &str) -> Result<(), Error> {
+    check(flag, value)?;
+    if is_user_id(value) {
+        Ok(())
+    } else {
+        Err(Error::UserIdWithoutLetter {
+            flag,
+            value: Shown::new(value),
+        })
+    }
+}
+
+/// Whether `value` is a user id: a name that begins with a letter.
+pub(crate) fn is_user_id(value: &str) -> bool {
+    is_name(value) && value.as_bytes()[0].is_ascii_alphabetic()
 }
 
 /// Whether `value` is 1 to 40 letters, digits and hyphens.
@@ -52,6 +76,28 @@ mod tests {
         for ok in ["a", "my-cache-01", "A1-b2", &"x".repeat(40)] {
             assert_eq!(check("--cache-name", ok), Ok(()), "{ok}");
         }
+    }
+
+    #[test]
+    fn takes_user_ids_that_begin_with_a_letter_only() {
+        for ok in ["a", "iam-user-01", "Z9"] {
+            assert_eq!(check_user_id("--user-id", ok), Ok(()), "{ok}");
+        }
+        for bad in ["1abc", "-a", "9"] {
+            let err = check_user_id("--user-id", bad).unwrap_err();
+            assert!(
+                matches!(err, Error::UserIdWithoutLetter { .. }),
+                "{bad}: {err}"
+            );
+            assert!(
+                err.to_string().contains("does not begin with a letter"),
+                "{err}"
+            );
+        }
+        assert!(matches!(
+            check_user_id("--user-id", "a b"),
+            Err(Error::InvalidName { .. })
+        ));
     }
 
     #[test]
