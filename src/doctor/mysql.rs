@@ -140,7 +140,7 @@ mod tests {
     use super::*;
 
     /// A greeting laid out as MariaDB 10.11 sends one (the protocol's
-    /// HandshakeV10; tests/doctor.rs reads a real one), cut after the upper
+    /// HandshakeV10; tests/it/doctor.rs reads a real one), cut after the upper
     /// capability flags.
     fn mariadb_greeting() -> Vec<u8> {
         let mut payload = vec![10];

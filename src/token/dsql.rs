@@ -250,7 +250,7 @@ mod tests {
     /// The known answers in the issue that asked for DSQL, which botocore
     /// 1.44.5's `generate_db_connect_auth_token` and
     /// `generate_db_connect_admin_auth_token` also give (run at a frozen
-    /// clock); tests/token_kinds.rs compares with botocore itself.
+    /// clock); tests/it/token_kinds.rs compares with botocore itself.
     #[test]
     fn makes_botocores_known_answers() {
         let creds = Credentials::new(

@@ -211,7 +211,7 @@ mod tests {
     /// Tokens botocore's `RequestSigner.generate_presigned_url` made for
     /// `http://NAME/?Action=connect&User=USER[&ResourceType=ServerlessCache]`
     /// at 2026-11-22T01:21:07Z (botocore 1.43.11, frozen clock);
-    /// tests/token_kinds.rs compares with botocore itself.
+    /// tests/it/token_kinds.rs compares with botocore itself.
     #[test]
     fn makes_botocores_known_answers() {
         let at = UNIX_EPOCH + Duration::from_secs(1_795_310_467);

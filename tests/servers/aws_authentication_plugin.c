@@ -9,7 +9,7 @@
  * runs on a real MariaDB server, which otherwise answers
  * "Plugin 'AWSAuthenticationPlugin' is not loaded".
  *
- * Built by the tests (tests/support/bare_mariadb.rs) with
+ * Built by the tests (tests/it/support/bare_mariadb.rs) with
  *   cc -shared -fPIC -DMYSQL_DYNAMIC_PLUGIN -I/usr/include/mariadb/server \
  *      -o aws_authentication_plugin.so aws_authentication_plugin.c
  * against the headers of Debian's libmariadbd-dev.
