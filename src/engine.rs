@@ -3,16 +3,17 @@
 use std::ffi::OsStr;
 use std::path::Path;
 
-use clap::ValueEnum;
-
-/// The database engines RDS IAM authentication serves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+/// The database engines RDS IAM authentication serves, as far as their
+/// clients and protocols go (MariaDB speaks MySQL's; their SQL differs, see
+/// [`crate::sql::Dialect`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum Engine {
     /// PostgreSQL, and Aurora PostgreSQL: libpq clients (psql, pg_dump, ...).
-    #[value(alias = "postgresql", alias = "pg")]
+    #[cfg_attr(feature = "cli", value(alias = "postgresql", alias = "pg"))]
     Postgres,
     /// MySQL and MariaDB, and Aurora MySQL: mysql, mariadb, mysqldump, ...
-    #[value(alias = "mariadb")]
+    #[cfg_attr(feature = "cli", value(alias = "mariadb"))]
     Mysql,
 }
 

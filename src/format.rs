@@ -2,19 +2,17 @@
 //! and the pieces the other kinds' formats are made of.
 
 use std::fmt::Write as _;
+use std::path::Path;
 use std::time::SystemTime;
 
-use std::path::Path;
-
-use clap::ValueEnum;
-use rds_auth_token::json::push_string;
-use rds_auth_token::{rfc3339, AuthToken};
-
-use crate::cli::options::Via;
+use crate::endpoint::Via;
 use crate::engine::Engine;
+use crate::json::push_string;
+use crate::{rfc3339, AuthToken};
 
 /// The output formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum Format {
     /// The bare token and a newline.
     Token,
@@ -62,9 +60,9 @@ impl Output {
     }
 }
 
-/// A token and what it was made for.
+/// A token and what a client needs to connect with it.
 #[derive(Debug)]
-pub struct Issued<'a> {
+pub struct Connection<'a> {
     pub token: &'a AuthToken,
     pub hostname: &'a str,
     pub port: u16,
@@ -79,7 +77,7 @@ pub struct Issued<'a> {
     pub via: Option<Via>,
 }
 
-impl Issued<'_> {
+impl Connection<'_> {
     /// The port a client connects to: the tunnel's, else the database's.
     pub fn connect_port(&self) -> u16 {
         self.via.map_or(self.port, |v| v.port)
@@ -109,7 +107,7 @@ impl Issued<'_> {
 pub struct EngineNeeded(&'static str, u16);
 
 /// The text to print on stdout, ending in a newline.
-pub fn render(output: Output, issued: &Issued, now: SystemTime) -> String {
+pub fn render(output: Output, issued: &Connection, now: SystemTime) -> String {
     let token = issued.token.as_str();
     let mut out = String::with_capacity(token.len() * 2);
     match output {
@@ -177,7 +175,7 @@ pub fn render(output: Output, issued: &Issued, now: SystemTime) -> String {
         Output::Pgpass => {
             // libpq matches the line against host (not hostaddr) and the
             // port it connects to.
-            out.push_str(&rds_auth_token::password_file::pgpass_line(
+            out.push_str(&crate::password_file::pgpass_line(
                 issued.hostname,
                 issued.connect_port(),
                 issued.username,

@@ -1,4 +1,6 @@
-//! Launching a database client for `exec`: what it is run with, and running it.
+//! The launch plan of a database client for `exec`: the program, its
+//! arguments and environment, and the option file it reads. Running it is
+//! the command line's (`rds-auth-token exec`).
 //!
 //! The token goes to libpq clients in `PGPASSWORD`, to MySQL and MariaDB
 //! clients in an option file read from a pipe (`--defaults-extra-file=/dev/fd/N`),
@@ -10,13 +12,9 @@ use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use anyhow::anyhow;
-use rds_auth_token::password_file::{MysqlClient, MysqlOptionFile};
-
-use crate::cli::options::{ConnectOptions, Via};
+use crate::endpoint::Via;
 use crate::engine::Engine;
-use crate::exit_codes::ExitCode;
-use crate::failure::Failure;
+use crate::password_file::{MysqlClient, MysqlOptionFile};
 
 /// What `exec` was asked to run, checked.
 #[derive(Debug)]
@@ -126,6 +124,21 @@ impl Launch {
 /// Which MySQL-family client a program is: their flags differ.
 pub type MysqlFamily = MysqlClient;
 
+/// Why no launch plan was made.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError<E> {
+    /// `PGSSLMODE` names a mode that may send the token without TLS.
+    #[error("PGSSLMODE={0} can send the token in clear text; unset PGSSLMODE (verify-full is the default) or set it to verify-full, verify-ca or require")]
+    ClearTextSslMode(String),
+    /// Neither the program, nor the engine asked for, nor the port tells
+    /// the engine, and no variable was named for the token.
+    #[error("cannot tell which database {} is a client of; pass --engine postgres or --engine mysql, or --env-var NAME to hand it the token in that variable", .0.display())]
+    UnknownClient(PathBuf),
+    /// The CA file could not be had.
+    #[error(transparent)]
+    CaFile(E),
+}
+
 /// What the client connects to.
 pub struct Target<'a> {
     pub hostname: &'a str,
@@ -139,20 +152,21 @@ pub struct Target<'a> {
 ///
 /// `env` reads the caller's environment (for `PGSSLMODE` and
 /// `PGSSLROOTCERT`); `family` tells a MySQL client from a MariaDB one;
-/// `ca_file` gives the CA file clients verify the server with (`--ssl-ca`,
-/// else the bundle, written when first asked for).
+/// `ssl_ca` is the CA file the user named, if any, which wins over
+/// `PGSSLROOTCERT`; `ca_file` gives the CA file clients verify the server
+/// with (that one, else the bundle, written when first asked for).
 ///
 /// # Errors
-/// A usage failure when the engine cannot be told, or when `PGSSLMODE` is a
-/// mode that can send the token in clear text; `ca_file`'s failure.
-pub fn plan(
+/// [`PlanError`]: the engine cannot be told, `PGSSLMODE` is a mode that can
+/// send the token in clear text, or `ca_file` failed.
+pub fn plan<E>(
     options: &ExecOptions,
-    connect: &ConnectOptions,
+    ssl_ca: Option<&Path>,
     target: &Target,
     env: impl Fn(&str) -> Option<OsString>,
     family: impl Fn(&OsStr) -> MysqlFamily,
-    ca_file: impl FnOnce() -> Result<PathBuf, Failure>,
-) -> Result<Launch, Failure> {
+    ca_file: impl FnOnce() -> Result<PathBuf, E>,
+) -> Result<Launch, PlanError<E>> {
     let (program, user_args) = options
         .client
         .split_first()
@@ -199,16 +213,17 @@ pub fn plan(
                     if CLEAR_TEXT_SSLMODES.contains(&mode.as_ref())
                         && !options.allow_insecure_tls_modes
                     {
-                        return Err(Failure::usage(anyhow!(
-                            "PGSSLMODE={mode} can send the token in clear text; unset PGSSLMODE (verify-full is the default) or set it to verify-full, verify-ca or require"
-                        )));
+                        return Err(PlanError::ClearTextSslMode(mode.into_owned()));
                     }
                     mode.starts_with("verify-")
                 }
             };
             // --ssl-ca wins over PGSSLROOTCERT; the bundle does not.
-            if connect.ssl_ca.is_some() || (needs_root_cert && env("PGSSLROOTCERT").is_none()) {
-                set("PGSSLROOTCERT", ca_file()?.as_os_str());
+            if ssl_ca.is_some() || (needs_root_cert && env("PGSSLROOTCERT").is_none()) {
+                set(
+                    "PGSSLROOTCERT",
+                    ca_file().map_err(PlanError::CaFile)?.as_os_str(),
+                );
             }
         }
         Some(Engine::Mysql) if known == Some(Engine::Mysql) => {
@@ -216,7 +231,7 @@ pub fn plan(
             let ssl_ca = if options.allow_insecure_tls_modes {
                 None
             } else {
-                Some(ca_file()?)
+                Some(ca_file().map_err(PlanError::CaFile)?)
             };
             launch.option_file = Some(OptionFile {
                 client: family(program),
@@ -242,10 +257,7 @@ pub fn plan(
             set("MYSQL_TCP_PORT", port.to_string().as_ref());
         }
         None if options.env_var.is_none() => {
-            return Err(Failure::usage(anyhow!(
-                "cannot tell which database {} is a client of; pass --engine postgres or --engine mysql, or --env-var NAME to hand it the token in that variable",
-                Path::new(program).display()
-            )));
+            return Err(PlanError::UnknownClient(PathBuf::from(program)));
         }
         None => {}
     }
@@ -319,87 +331,10 @@ pub fn mysql_family(program: &OsStr) -> MysqlFamily {
     }
 }
 
-/// Runs the client. On Unix it replaces this process, so this returns only
-/// when the client could not be started. A MySQL client's option file goes
-/// through a pipe whose read end the client inherits, named by
-/// `--defaults-extra-file=/dev/fd/N`, which must be its first argument.
-pub fn run(launch: Launch) -> Failure {
-    let mut command = Command::new(&launch.program);
-    if let Some(file) = &launch.option_file {
-        match option_file_pipe(&file.render()) {
-            Ok(fd) => {
-                command.arg(format!("--defaults-extra-file=/dev/fd/{fd}"));
-            }
-            Err(err) => {
-                return Failure::runtime(anyhow!(
-                    "could not hand the client its option file through a pipe: {err}"
-                ))
-            }
-        }
-    }
-    command
-        .args(&launch.args)
-        .envs(launch.env.iter().map(|(k, v)| (k, v)));
-    let shown = Path::new(&launch.program).display().to_string();
-    let failed = |err: std::io::Error| {
-        let code = match err.kind() {
-            std::io::ErrorKind::NotFound => ExitCode::CommandNotFound,
-            std::io::ErrorKind::PermissionDenied => ExitCode::CannotExecute,
-            _ => ExitCode::Failure,
-        };
-        let hint = match code {
-            ExitCode::CommandNotFound => "; install it or check PATH",
-            _ => "",
-        };
-        Failure::with_code(code, anyhow!("could not run {shown:?}: {err}{hint}"))
-    };
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::CommandExt;
-        failed(command.exec())
-    }
-    #[cfg(not(unix))]
-    {
-        match command.status() {
-            Ok(status) => std::process::exit(status.code().unwrap_or(1)),
-            Err(err) => failed(err),
-        }
-    }
-}
-
-/// A pipe holding `text`, its write end closed; returns the read end, left
-/// open across exec. `text` (well under the pipe's 64 KiB) fits without a
-/// reader.
-#[cfg(unix)]
-fn option_file_pipe(text: &str) -> std::io::Result<i32> {
-    use std::io::Write;
-    use std::os::fd::FromRawFd;
-    let mut fds = [0; 2];
-    // SAFETY: fds has room for the two descriptors pipe writes.
-    if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    // SAFETY: the write end was just made and is owned here alone.
-    let mut writer = unsafe { std::fs::File::from_raw_fd(fds[1]) };
-    let written = writer.write_all(text.as_bytes());
-    drop(writer);
-    if let Err(err) = written {
-        // SAFETY: the read end is ours and not used after this.
-        unsafe { libc::close(fds[0]) };
-        return Err(err);
-    }
-    Ok(fds[0])
-}
-
-#[cfg(not(unix))]
-fn option_file_pipe(_text: &str) -> std::io::Result<i32> {
-    Err(std::io::Error::other(
-        "MySQL clients get their option file through a pipe, on Unix only",
-    ))
-}
-
 #[cfg(test)]
 mod tests {
+    use std::convert::Infallible;
+
     use super::*;
 
     const TARGET: Target = Target {
@@ -417,19 +352,19 @@ mod tests {
         target: &Target,
         env: impl Fn(&str) -> Option<OsString>,
         family: impl Fn(&OsStr) -> MysqlFamily,
-    ) -> Result<Launch, Failure> {
-        planned_with(options, &ConnectOptions::default(), target, env, family)
+    ) -> Result<Launch, PlanError<Infallible>> {
+        planned_with(options, None, target, env, family)
     }
 
     fn planned_with(
         options: &ExecOptions,
-        connect: &ConnectOptions,
+        ssl_ca: Option<&Path>,
         target: &Target,
         env: impl Fn(&str) -> Option<OsString>,
         family: impl Fn(&OsStr) -> MysqlFamily,
-    ) -> Result<Launch, Failure> {
-        let ca = || Ok(connect.ssl_ca.clone().unwrap_or_else(|| BUNDLE.into()));
-        plan(options, connect, target, env, family, ca).map(|launch| launch.with_token("TOKEN"))
+    ) -> Result<Launch, PlanError<Infallible>> {
+        let ca = || Ok(ssl_ca.map_or_else(|| BUNDLE.into(), Path::to_path_buf));
+        plan(options, ssl_ca, target, env, family, ca).map(|launch| launch.with_token("TOKEN"))
     }
 
     fn options(client: &[&str]) -> ExecOptions {
@@ -507,7 +442,7 @@ mod tests {
             let env = |k: &str| (k == "PGSSLMODE").then(|| OsString::from(mode));
             let err =
                 planned(&options(&["pg_dump"]), &TARGET, env, |_| unreachable!()).unwrap_err();
-            assert_eq!(err.code, ExitCode::Usage);
+            assert!(matches!(err, PlanError::ClearTextSslMode(_)), "{err}");
             assert!(err.to_string().starts_with(&format!(
                 "PGSSLMODE={mode} can send the token in clear text"
             )));
@@ -519,14 +454,10 @@ mod tests {
 
     #[test]
     fn ssl_ca_wins_over_the_users_pgsslrootcert() {
-        let connect = ConnectOptions {
-            ssl_ca: Some("/etc/ours.pem".into()),
-            via: None,
-        };
         let env = |k: &str| (k == "PGSSLROOTCERT").then(|| OsString::from("/theirs.pem"));
         let launch = planned_with(
             &options(&["psql"]),
-            &connect,
+            Some(Path::new("/etc/ours.pem")),
             &TARGET,
             env,
             |_| unreachable!(),

@@ -34,14 +34,18 @@
 //! # Ok::<(), rds_auth_token::Error>(())
 //! ```
 
+#[cfg(feature = "aws-api")]
 pub mod aws_api;
 pub mod credentials;
 pub mod doctor;
 pub mod endpoint;
+pub mod engine;
 mod error;
+pub mod format;
 pub mod inspect;
 pub mod issuer;
 pub mod json;
+pub mod launch;
 mod lifetime;
 pub mod password_file;
 pub mod policy;

@@ -1,15 +1,7 @@
 //! The `rds-auth-token` command: run, report a failure on one line, exit.
 
 #[macro_use]
-mod stderr;
-
 mod cli;
-mod engine;
-mod exit_codes;
-mod failure;
-mod format;
-mod launch;
-mod stdout;
 
 fn main() -> std::process::ExitCode {
     match cli::run(std::env::args_os()) {

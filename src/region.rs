@@ -6,8 +6,10 @@
 
 use std::fmt;
 
-use crate::endpoint::{is_global_writer_endpoint, region_from_hostname};
 use crate::error::{Error, Shown};
+
+/// RDS endpoint domains: `<name>.<id>.<region>.rds.amazonaws.com` and the China partition's.
+const RDS_SUFFIXES: [&str; 2] = [".rds.amazonaws.com", ".rds.amazonaws.com.cn"];
 
 /// Environment variables that name the region, in the order they are read.
 pub const REGION_ENV_VARS: [&str; 2] = ["AWS_REGION", "AWS_DEFAULT_REGION"];
@@ -149,6 +151,54 @@ pub fn resolve(
         source,
         hostname_disagrees,
     })
+}
+
+/// The region in an RDS endpoint name: instance, Aurora cluster (`cluster-`,
+/// `cluster-ro-`, `cluster-custom-`) and RDS Proxy endpoints, in
+/// `.rds.amazonaws.com` and `.rds.amazonaws.com.cn`. `None` for any other name.
+///
+/// # Example
+/// ```
+/// use rds_auth_token::endpoint::region_from_hostname;
+/// assert_eq!(
+///     region_from_hostname("app.cluster-ro-abc123.eu-west-1.rds.amazonaws.com"),
+///     Some("eu-west-1".to_owned()),
+/// );
+/// assert_eq!(region_from_hostname("db.example.com"), None);
+/// ```
+pub fn region_from_hostname(hostname: &str) -> Option<String> {
+    let lower = hostname.to_ascii_lowercase();
+    let name = lower.strip_suffix('.').unwrap_or(&lower);
+    let rest = RDS_SUFFIXES
+        .iter()
+        .find_map(|suffix| name.strip_suffix(suffix))?;
+    let mut labels = rest.rsplit('.');
+    let region = labels.next()?;
+    let _endpoint_id = labels.next().filter(|id| !id.is_empty())?;
+    let _resource_name = labels.next().filter(|name| !name.is_empty())?;
+    is_region_name(region).then(|| region.to_owned())
+}
+
+/// True for Aurora global database writer endpoints,
+/// `<name>.global-<id>.global.rds.amazonaws.com`: they follow the primary
+/// cluster from region to region, so their name carries no region.
+///
+/// # Example
+/// ```
+/// use rds_auth_token::endpoint::is_global_writer_endpoint;
+/// assert!(is_global_writer_endpoint("app.global-abc123def.global.rds.amazonaws.com"));
+/// assert!(!is_global_writer_endpoint("app.cluster-abc.us-east-1.rds.amazonaws.com"));
+/// ```
+pub fn is_global_writer_endpoint(hostname: &str) -> bool {
+    let lower = hostname.to_ascii_lowercase();
+    let name = lower.strip_suffix('.').unwrap_or(&lower);
+    let Some(rest) = name.strip_suffix(".global.rds.amazonaws.com") else {
+        return false;
+    };
+    let mut labels = rest.rsplit('.');
+    let id = labels.next().unwrap_or_default();
+    id.strip_prefix("global-").is_some_and(|i| !i.is_empty())
+        && labels.next().is_some_and(|n| !n.is_empty())
 }
 
 #[cfg(test)]

@@ -44,11 +44,11 @@
 //!
 //! # Example
 //! ```
-//! use rds_auth_token::sql::{self, Engine};
+//! use rds_auth_token::sql::{self, Dialect};
 //! use rds_auth_token::Username;
 //!
 //! let users = [Username::new("jane_doe")?, Username::new("O'Brien")?];
-//! let statements = sql::create_users(Engine::Postgres, &users)?;
+//! let statements = sql::create_users(Dialect::Postgres, &users)?;
 //! assert_eq!(
 //!     statements.to_string(),
 //!     "BEGIN;\n\
@@ -56,7 +56,7 @@
 //!      CREATE USER \"O'Brien\" WITH LOGIN;\nGRANT rds_iam TO \"O'Brien\";\n\
 //!      COMMIT;\n"
 //! );
-//! let statements = sql::create_users(Engine::Mysql, &users[..1])?;
+//! let statements = sql::create_users(Dialect::Mysql, &users[..1])?;
 //! assert_eq!(
 //!     statements.to_string(),
 //!     "CREATE USER `jane_doe`@`%` IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS' REQUIRE SSL;\n"
@@ -86,24 +86,31 @@ pub const RDS_IAM_ROLE: &str = "rds_iam";
 /// The MySQL authentication plugin that checks IAM tokens on RDS.
 pub const MYSQL_IAM_PLUGIN: &str = "AWSAuthenticationPlugin";
 
-/// The database engines, as far as their SQL differs.
+/// The database engines, as far as their SQL differs: by the names RDS
+/// gives them and the names people type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Engine {
-    /// PostgreSQL: RDS for PostgreSQL and Aurora PostgreSQL.
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+pub enum Dialect {
+    /// RDS for PostgreSQL and Aurora PostgreSQL.
+    #[cfg_attr(
+        feature = "cli",
+        value(alias = "postgresql", alias = "pg", alias = "aurora-postgresql")
+    )]
     Postgres,
-    /// MySQL: RDS for MySQL and Aurora MySQL.
+    /// RDS for MySQL and Aurora MySQL: user names up to 32 characters.
+    #[cfg_attr(feature = "cli", value(alias = "aurora-mysql"))]
     Mysql,
-    /// MariaDB: RDS for MariaDB. As MySQL, with longer user names.
+    /// RDS for MariaDB: as MySQL, with user names up to 128 characters.
     Mariadb,
 }
 
-impl Engine {
+impl Dialect {
     /// The engine's name in messages.
     pub fn name(self) -> &'static str {
         match self {
-            Engine::Postgres => "PostgreSQL",
-            Engine::Mysql => "MySQL",
-            Engine::Mariadb => "MariaDB",
+            Dialect::Postgres => "PostgreSQL",
+            Dialect::Mysql => "MySQL",
+            Dialect::Mariadb => "MariaDB",
         }
     }
 
@@ -116,7 +123,7 @@ impl Engine {
         let name = user.as_str();
         let shown = || Shown::new(name);
         match self {
-            Engine::Postgres => {
+            Dialect::Postgres => {
                 if name.len() > POSTGRES_MAX_NAME_BYTES {
                     return Err(Error::PostgresTooLong {
                         name: shown(),
@@ -130,9 +137,9 @@ impl Engine {
                     return Err(Error::PostgresReservedName(shown()));
                 }
             }
-            Engine::Mysql | Engine::Mariadb => {
+            Dialect::Mysql | Dialect::Mariadb => {
                 let max = match self {
-                    Engine::Mysql => MYSQL_MAX_NAME_CHARS,
+                    Dialect::Mysql => MYSQL_MAX_NAME_CHARS,
                     _ => MARIADB_MAX_NAME_CHARS,
                 };
                 let chars = name.chars().count();
@@ -199,7 +206,7 @@ pub enum Error {
 /// `name` as a PostgreSQL quoted identifier: in `"`, each `"` doubled.
 ///
 /// Any text without NUL comes back from the server's parser exactly as it
-/// is (up to 63 bytes; see [`Engine::check_username`]).
+/// is (up to 63 bytes; see [`Dialect::check_username`]).
 ///
 /// # Example
 /// ```
@@ -264,21 +271,21 @@ impl fmt::Display for Statements {
 ///
 /// # Errors
 /// [`Error::NoUsers`] for no users, [`Error::Duplicate`] for a name given
-/// twice, and those of [`Engine::check_username`].
+/// twice, and those of [`Dialect::check_username`].
 ///
 /// # Example
 /// ```
-/// use rds_auth_token::sql::{create_users, Engine};
+/// use rds_auth_token::sql::{create_users, Dialect};
 /// use rds_auth_token::Username;
 ///
-/// let statements = create_users(Engine::Mariadb, &[Username::new("名前")?])?;
+/// let statements = create_users(Dialect::Mariadb, &[Username::new("名前")?])?;
 /// assert_eq!(statements.as_slice(), [
 ///     "SET NAMES utf8mb4;",
 ///     "CREATE USER `名前`@`%` IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS' REQUIRE SSL;",
 /// ]);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn create_users(engine: Engine, users: &[Username]) -> Result<Statements, Error> {
+pub fn create_users(engine: Dialect, users: &[Username]) -> Result<Statements, Error> {
     if users.is_empty() {
         return Err(Error::NoUsers);
     }
@@ -293,30 +300,30 @@ pub fn create_users(engine: Engine, users: &[Username]) -> Result<Statements, Er
     if users.iter().any(|u| !u.as_str().is_ascii()) {
         statements.push(
             match engine {
-                Engine::Postgres => "SET client_encoding = 'UTF8';",
-                Engine::Mysql | Engine::Mariadb => "SET NAMES utf8mb4;",
+                Dialect::Postgres => "SET client_encoding = 'UTF8';",
+                Dialect::Mysql | Dialect::Mariadb => "SET NAMES utf8mb4;",
             }
             .to_owned(),
         );
     }
-    if engine == Engine::Postgres {
+    if engine == Dialect::Postgres {
         statements.push("BEGIN;".to_owned());
     }
     for user in users {
         match engine {
-            Engine::Postgres => {
+            Dialect::Postgres => {
                 let role = postgres_identifier(user.as_str());
                 statements.push(format!("CREATE USER {role} WITH LOGIN;"));
                 statements.push(format!("GRANT {RDS_IAM_ROLE} TO {role};"));
             }
-            Engine::Mysql | Engine::Mariadb => statements.push(format!(
+            Dialect::Mysql | Dialect::Mariadb => statements.push(format!(
                 "CREATE USER {}@{} IDENTIFIED WITH {MYSQL_IAM_PLUGIN} AS 'RDS' REQUIRE SSL;",
                 mysql_identifier(user.as_str()),
                 mysql_identifier(MYSQL_ANY_HOST),
             )),
         }
     }
-    if engine == Engine::Postgres {
+    if engine == Dialect::Postgres {
         statements.push("COMMIT;".to_owned());
     }
     Ok(Statements(statements))

@@ -3,9 +3,9 @@
 use clap::Args;
 use rds_auth_token::tls::{self, Bundle};
 
-use crate::exit_codes::ExitCode;
-use crate::failure::Failure;
-use crate::stdout::write_stdout;
+use crate::cli::exit_codes::ExitCode;
+use crate::cli::failure::Failure;
+use crate::cli::stdout::write_stdout;
 
 #[derive(Debug, Args)]
 #[command(after_help = "\

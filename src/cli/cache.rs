@@ -7,9 +7,9 @@ use rds_auth_token::credentials::cache::{self, CredentialCache};
 
 use clap::{Args, Subcommand};
 
-use crate::exit_codes::ExitCode;
-use crate::failure::Failure;
-use crate::stdout::write_stdout;
+use crate::cli::exit_codes::ExitCode;
+use crate::cli::failure::Failure;
+use crate::cli::stdout::write_stdout;
 
 #[derive(Debug, Args)]
 #[command(arg_required_else_help = false, subcommand_required = true)]

@@ -12,14 +12,14 @@ use std::time::SystemTime;
 
 use crate::cli::args::{CacheConnectArgs, CacheUserArgs, ConnectArgs, SigningArgs};
 use crate::cli::exec::start;
+use crate::cli::exit_codes::ExitCode;
+use crate::cli::failure::Failure;
 use crate::cli::issue::{block_on, Made};
 use crate::cli::options::Signing;
 use crate::cli::options::{self, required, utf8, ConnectOptions, Endpoint};
-use crate::exit_codes::ExitCode;
-use crate::failure::Failure;
-use crate::format::{self, Printed};
-use crate::launch::{plan_cache_client, CacheTarget};
-use crate::stdout::write_stdout;
+use crate::cli::stdout::write_stdout;
+use rds_auth_token::format::{self, Printed};
+use rds_auth_token::launch::{plan_cache_client, CacheTarget};
 
 /// The formats `elasticache` and `memorydb` print. There is no URI: a
 /// cache name is not an address (`exec --endpoint` says where to connect).

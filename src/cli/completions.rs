@@ -5,10 +5,10 @@
 use clap::{Args, CommandFactory};
 use clap_complete::Shell;
 
+use crate::cli::exit_codes::ExitCode;
+use crate::cli::failure::Failure;
+use crate::cli::stdout::write_stdout;
 use crate::cli::Cli;
-use crate::exit_codes::ExitCode;
-use crate::failure::Failure;
-use crate::stdout::write_stdout;
 
 #[derive(Debug, Args)]
 #[command(after_help = "\

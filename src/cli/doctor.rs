@@ -17,12 +17,12 @@ use rds_auth_token::inspect::Expected;
 use rds_auth_token::policy::DbUserArn;
 
 use crate::cli::args::{ConnectArgs, TokenArgs};
+use crate::cli::exit_codes::ExitCode;
+use crate::cli::failure::Failure;
 use crate::cli::issue::{block_on, rds_config, Stderr};
 use crate::cli::options::{ConnectOptions, TokenOptions};
-use crate::engine::Engine;
-use crate::exit_codes::ExitCode;
-use crate::failure::Failure;
-use crate::stdout::write_stdout;
+use crate::cli::stdout::write_stdout;
+use rds_auth_token::engine::Engine;
 use rds_auth_token::issuer::{choose_region, CredentialChain, HostRegion, Issuer, Ready};
 
 #[derive(Debug, Args)]
@@ -296,7 +296,7 @@ async fn aws_checks(options: &DoctorOptions, api: &Api) -> (Vec<Check>, Option<d
     checks.push(aws::endpoint(&EndpointLookup {
         hostname: &token.hostname,
         port: token.port,
-        engine: options.engine.map(doctor_engine),
+        engine: options.engine,
         canonical: canonical.as_deref(),
         region: api.region(),
         found: &found,
@@ -414,13 +414,6 @@ fn shell_word(value: &str) -> String {
     }
 }
 
-fn doctor_engine(engine: Engine) -> doctor::Engine {
-    match engine {
-        Engine::Postgres => doctor::Engine::Postgres,
-        Engine::Mysql => doctor::Engine::Mysql,
-    }
-}
-
 /// The TCP connection to the database (or `--via`'s tunnel), then TLS over
 /// it, verified for the endpoint's name. `known` is the endpoint's engine
 /// as RDS reports it.
@@ -444,9 +437,8 @@ fn connection_checks(options: &DoctorOptions, known: Option<doctor::Engine>) -> 
         Ok(connected) => {
             let engine = options
                 .engine
-                .map(doctor_engine)
                 .or(known)
-                .or_else(|| Engine::from_port(token.port).map(doctor_engine));
+                .or_else(|| Engine::from_port(token.port));
             let probe = Probe {
                 server_name: token.hostname.clone(),
                 roots: Roots::for_endpoint(&token.hostname, options.connect.ssl_ca.clone()),

@@ -15,16 +15,16 @@ use rds_auth_token::Username;
 
 use crate::cli::args::{ConnectArgs, SigningArgs};
 use crate::cli::exec::start;
+use crate::cli::exit_codes::ExitCode;
+use crate::cli::failure::Failure;
 use crate::cli::issue::{block_on, generate, Made};
 use crate::cli::options::Signing;
 use crate::cli::options::{self, required, ConnectOptions};
-use crate::engine::Engine;
-use crate::exit_codes::ExitCode;
-use crate::failure::Failure;
-use crate::format::{self, Printed};
-use crate::launch::{self, ExecOptions, Target};
-use crate::stdout::write_stdout;
+use crate::cli::stdout::write_stdout;
+use rds_auth_token::engine::Engine;
+use rds_auth_token::format::{self, Printed};
 use rds_auth_token::issuer::HostRegion;
+use rds_auth_token::launch::{self, ExecOptions, Target};
 
 /// The port Aurora DSQL listens on.
 const DSQL_PORT: u16 = 5432;
@@ -367,7 +367,7 @@ fn run_exec(args: DsqlExecArgs, chain: ChainSettings) -> Result<ExitCode, Failur
     let env = |k: &str| std::env::var_os(k);
     let mut launch = launch::plan(
         &exec,
-        &connect,
+        connect.ssl_ca.as_deref(),
         &target,
         env,
         |_| unreachable!("a PostgreSQL client"),

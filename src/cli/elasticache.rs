@@ -9,9 +9,9 @@ use rds_auth_token::token::ElastiCacheTokenConfig;
 
 use crate::cli::args::{CacheConnectArgs, CacheUserArgs, SigningArgs};
 use crate::cli::cache_kinds::{self, CacheExec, CacheFormat, CacheKind, CacheToken};
+use crate::cli::exit_codes::ExitCode;
+use crate::cli::failure::Failure;
 use crate::cli::issue::{generate, Made};
-use crate::exit_codes::ExitCode;
-use crate::failure::Failure;
 use rds_auth_token::issuer::HostRegion;
 
 /// Make an ElastiCache (Valkey or Redis OSS) IAM authentication token.

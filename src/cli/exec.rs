@@ -1,18 +1,20 @@
 //! `rds-auth-token exec`: make an RDS token and run a database client with it.
 
 use std::ffi::OsString;
+use std::path::Path;
+use std::process::Command;
 
 use anyhow::anyhow;
 use clap::Args;
 use rds_auth_token::credentials::ChainSettings;
 
 use crate::cli::args::{ConnectArgs, TokenArgs};
+use crate::cli::exit_codes::ExitCode;
+use crate::cli::failure::Failure;
 use crate::cli::issue::{block_on, rds_token};
 use crate::cli::options::{check_env_var_name, ConnectOptions, TokenOptions};
-use crate::engine::Engine;
-use crate::exit_codes::ExitCode;
-use crate::failure::Failure;
-use crate::launch::{self, ExecOptions, Launch, Target};
+use rds_auth_token::engine::Engine;
+use rds_auth_token::launch::{self, ExecOptions, Launch, PlanError, Target};
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
@@ -102,7 +104,7 @@ pub fn run(args: ExecArgs, chain: ChainSettings) -> Result<ExitCode, Failure> {
     // credentials are looked up.
     let launch = launch::plan(
         &exec,
-        &connect,
+        connect.ssl_ca.as_deref(),
         &target,
         |k| std::env::var_os(k),
         launch::mysql_family,
@@ -128,5 +130,93 @@ pub fn start(launch: Launch, token: &str, debug: bool) -> Failure {
             }
         );
     }
-    launch::run(launch.with_token(token))
+    run_client(launch.with_token(token))
+}
+
+impl From<PlanError<Failure>> for Failure {
+    fn from(err: PlanError<Failure>) -> Failure {
+        match err {
+            PlanError::CaFile(failure) => failure,
+            other => Failure::usage(anyhow!("{other}")),
+        }
+    }
+}
+
+/// Runs the client. On Unix it replaces this process, so this returns only
+/// when the client could not be started. A MySQL client's option file goes
+/// through a pipe whose read end the client inherits, named by
+/// `--defaults-extra-file=/dev/fd/N`, which must be its first argument.
+fn run_client(launch: Launch) -> Failure {
+    let mut command = Command::new(&launch.program);
+    if let Some(file) = &launch.option_file {
+        match option_file_pipe(&file.render()) {
+            Ok(fd) => {
+                command.arg(format!("--defaults-extra-file=/dev/fd/{fd}"));
+            }
+            Err(err) => {
+                return Failure::runtime(anyhow!(
+                    "could not hand the client its option file through a pipe: {err}"
+                ))
+            }
+        }
+    }
+    command
+        .args(&launch.args)
+        .envs(launch.env.iter().map(|(k, v)| (k, v)));
+    let shown = Path::new(&launch.program).display().to_string();
+    let failed = |err: std::io::Error| {
+        let code = match err.kind() {
+            std::io::ErrorKind::NotFound => ExitCode::CommandNotFound,
+            std::io::ErrorKind::PermissionDenied => ExitCode::CannotExecute,
+            _ => ExitCode::Failure,
+        };
+        let hint = match code {
+            ExitCode::CommandNotFound => "; install it or check PATH",
+            _ => "",
+        };
+        Failure::with_code(code, anyhow!("could not run {shown:?}: {err}{hint}"))
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        failed(command.exec())
+    }
+    #[cfg(not(unix))]
+    {
+        match command.status() {
+            Ok(status) => std::process::exit(status.code().unwrap_or(1)),
+            Err(err) => failed(err),
+        }
+    }
+}
+
+/// A pipe holding `text`, its write end closed; returns the read end, left
+/// open across exec. `text` (well under the pipe's 64 KiB) fits without a
+/// reader.
+#[cfg(unix)]
+fn option_file_pipe(text: &str) -> std::io::Result<i32> {
+    use std::io::Write;
+    use std::os::fd::FromRawFd;
+    let mut fds = [0; 2];
+    // SAFETY: fds has room for the two descriptors pipe writes.
+    if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: the write end was just made and is owned here alone.
+    let mut writer = unsafe { std::fs::File::from_raw_fd(fds[1]) };
+    let written = writer.write_all(text.as_bytes());
+    drop(writer);
+    if let Err(err) = written {
+        // SAFETY: the read end is ours and not used after this.
+        unsafe { libc::close(fds[0]) };
+        return Err(err);
+    }
+    Ok(fds[0])
+}
+
+#[cfg(not(unix))]
+fn option_file_pipe(_text: &str) -> std::io::Result<i32> {
+    Err(std::io::Error::other(
+        "MySQL clients get their option file through a pipe, on Unix only",
+    ))
 }

@@ -11,10 +11,10 @@ use rds_auth_token::credentials::{self, ChainSettings, Profiles, ResolvedCredent
 use rds_auth_token::inspect::{self, Expected, Inspection, ParsedToken, MAX_INPUT_LEN};
 use rds_auth_token::region;
 
+use crate::cli::exit_codes::ExitCode;
+use crate::cli::failure::Failure;
 use crate::cli::options::{self, os_bytes, parse_time, utf8};
-use crate::exit_codes::ExitCode;
-use crate::failure::Failure;
-use crate::stdout::write_stdout;
+use crate::cli::stdout::write_stdout;
 
 #[derive(Debug, Args)]
 #[command(after_help = "\

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use rds_auth_token::issuer::{HostRegion, IssueError, Issued, Issuer, Observer, Warning};
 use rds_auth_token::{rfc3339, AuthTokenConfig, Presignable};
 
+use crate::cli::failure::Failure;
 use crate::cli::options::{Signing, TokenOptions};
-use crate::failure::Failure;
 
 /// A token and what it was made with.
 pub type Made = Issued;

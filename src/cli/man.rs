@@ -11,10 +11,10 @@ use clap_mangen::Man;
 use rds_auth_token::private_file::write_atomic_readable;
 
 use crate::cli::examples::{self, Example};
+use crate::cli::exit_codes::ExitCode;
+use crate::cli::failure::Failure;
+use crate::cli::stdout::write_stdout;
 use crate::cli::Cli;
-use crate::exit_codes::ExitCode;
-use crate::failure::Failure;
-use crate::stdout::write_stdout;
 
 /// The program and its version, for the foot of every page.
 const SOURCE: &str = concat!("rds-auth-token ", env!("RDS_AUTH_TOKEN_BUILD_VERSION"));

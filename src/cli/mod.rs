@@ -2,6 +2,9 @@
 //! own file, holding its flags and a `run` that calls the library; flags that
 //! several commands share are in [`args`], and checked once in [`options`].
 
+#[macro_use]
+mod stderr;
+
 pub mod args;
 mod ca_bundle;
 mod cache;
@@ -12,6 +15,8 @@ mod dsql;
 mod elasticache;
 mod examples;
 pub mod exec;
+pub mod exit_codes;
+pub mod failure;
 mod inspect;
 pub mod issue;
 mod man;
@@ -20,6 +25,7 @@ pub mod options;
 mod policy;
 mod refresh;
 mod sql;
+pub mod stdout;
 mod token;
 
 use std::ffi::OsString;
@@ -27,8 +33,8 @@ use std::ffi::OsString;
 use clap::error::ErrorKind;
 use clap::{Parser, Subcommand};
 
-use crate::exit_codes::ExitCode;
-use crate::failure::Failure;
+use crate::cli::exit_codes::ExitCode;
+use crate::cli::failure::Failure;
 use args::GlobalArgs;
 use options::chain_settings;
 

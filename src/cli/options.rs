@@ -14,7 +14,7 @@ use rds_auth_token::tls::{self, Bundle};
 use rds_auth_token::{region, ExpiresIn, Username};
 
 use crate::cli::args::{ConnectArgs, GlobalArgs, SigningArgs, TokenArgs};
-use crate::failure::Failure;
+use crate::cli::failure::Failure;
 use rds_auth_token::issuer::IssuerSettings;
 
 /// The flags every token kind shares, checked: where the region and
@@ -40,12 +40,7 @@ pub struct ConnectOptions {
     pub via: Option<Via>,
 }
 
-/// A tunnel's local end: `--via IP:PORT`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Via {
-    pub ip: IpAddr,
-    pub port: u16,
-}
+pub use rds_auth_token::endpoint::Via;
 
 impl ConnectOptions {
     /// Checks `--ssl-ca` (a readable file) and `--via` (an IP address and a

@@ -14,12 +14,12 @@ use rds_auth_token::credentials::{self, ChainSettings, Profiles};
 use rds_auth_token::policy::{self, DbUserArn, PolicyDocument};
 use rds_auth_token::rfc3339;
 
+use crate::cli::exit_codes::ExitCode;
+use crate::cli::failure::Failure;
 use crate::cli::issue::block_on;
 use crate::cli::options::Signing;
 use crate::cli::options::{self, utf8};
-use crate::exit_codes::ExitCode;
-use crate::failure::Failure;
-use crate::stdout::write_stdout;
+use crate::cli::stdout::write_stdout;
 use rds_auth_token::issuer::{choose_region, HostRegion, RegionChoice};
 
 /// Print the IAM policy that lets a principal log in with a token.

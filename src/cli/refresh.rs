@@ -14,12 +14,12 @@ use rds_auth_token::password_file::{update_pgpass, update_userlist, MysqlClient,
 use rds_auth_token::private_file::write_atomic;
 
 use crate::cli::args::{ConnectArgs, TokenArgs};
+use crate::cli::exit_codes::ExitCode;
+use crate::cli::failure::Failure;
 use crate::cli::issue::{block_on, rds_token};
 use crate::cli::options::{ConnectOptions, TokenOptions};
-use crate::engine::Engine;
-use crate::exit_codes::ExitCode;
-use crate::failure::Failure;
-use crate::format::{self, Issued, Output};
+use rds_auth_token::engine::Engine;
+use rds_auth_token::format::{self, Connection, Output};
 
 /// The longest wait between two writes: a token lives 900 s at most, so a
 /// file written every 840 s always holds one with a minute left.
@@ -327,7 +327,7 @@ async fn write_once(options: &RefreshOptions) -> Result<SystemTime, Failure> {
                 Output::Env(_) => Some(options.connect.ca_file(host)?),
                 _ => None,
             };
-            let issued = Issued {
+            let issued = Connection {
                 token: &made.token,
                 hostname: host,
                 port: options.token.port,

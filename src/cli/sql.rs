@@ -2,14 +2,14 @@
 
 use std::ffi::OsString;
 
-use clap::{ArgAction, Args, ValueEnum};
-use rds_auth_token::sql::{self, Engine};
+use clap::{ArgAction, Args};
+use rds_auth_token::sql::{self, Dialect};
 use rds_auth_token::Username;
 
+use crate::cli::exit_codes::ExitCode;
+use crate::cli::failure::Failure;
 use crate::cli::options::utf8;
-use crate::exit_codes::ExitCode;
-use crate::failure::Failure;
-use crate::stdout::write_stdout;
+use crate::cli::stdout::write_stdout;
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
@@ -25,7 +25,7 @@ Examples:
 pub struct SqlArgs {
     /// The database engine.
     #[arg(long, value_enum, value_name = "ENGINE", ignore_case = true)]
-    pub engine: SqlEngine,
+    pub engine: Dialect,
 
     /// A database user to create, exactly as it logs in (and as the token
     /// and the IAM policy name it). Repeat for several users. Any text
@@ -41,36 +41,13 @@ pub struct SqlArgs {
     pub username: Vec<OsString>,
 }
 
-/// The engines, by the names RDS gives them and the names people type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum SqlEngine {
-    /// RDS for PostgreSQL and Aurora PostgreSQL.
-    #[value(alias = "postgresql", alias = "pg", alias = "aurora-postgresql")]
-    Postgres,
-    /// RDS for MySQL and Aurora MySQL: user names up to 32 characters.
-    #[value(alias = "aurora-mysql")]
-    Mysql,
-    /// RDS for MariaDB: as MySQL, with user names up to 128 characters.
-    Mariadb,
-}
-
-impl From<SqlEngine> for Engine {
-    fn from(engine: SqlEngine) -> Self {
-        match engine {
-            SqlEngine::Postgres => Engine::Postgres,
-            SqlEngine::Mysql => Engine::Mysql,
-            SqlEngine::Mariadb => Engine::Mariadb,
-        }
-    }
-}
-
 /// Prints the statements, one a line.
 ///
 /// # Errors
 /// A usage failure for a user name the engine would not create as given;
 /// a runtime failure when stdout fails.
 pub fn run(args: SqlArgs) -> Result<ExitCode, Failure> {
-    let engine = Engine::from(args.engine);
+    let engine = args.engine;
     let users = args
         .username
         .iter()
@@ -99,16 +76,16 @@ mod tests {
     #[test]
     fn knows_the_engines_by_the_names_rds_gives_them_and_people_type() {
         for (name, engine) in [
-            ("postgres", SqlEngine::Postgres),
-            ("postgresql", SqlEngine::Postgres),
-            ("PostgreSQL", SqlEngine::Postgres),
-            ("pg", SqlEngine::Postgres),
-            ("aurora-postgresql", SqlEngine::Postgres),
-            ("mysql", SqlEngine::Mysql),
-            ("aurora-mysql", SqlEngine::Mysql),
-            ("MySQL", SqlEngine::Mysql),
-            ("mariadb", SqlEngine::Mariadb),
-            ("MariaDB", SqlEngine::Mariadb),
+            ("postgres", Dialect::Postgres),
+            ("postgresql", Dialect::Postgres),
+            ("PostgreSQL", Dialect::Postgres),
+            ("pg", Dialect::Postgres),
+            ("aurora-postgresql", Dialect::Postgres),
+            ("mysql", Dialect::Mysql),
+            ("aurora-mysql", Dialect::Mysql),
+            ("MySQL", Dialect::Mysql),
+            ("mariadb", Dialect::Mariadb),
+            ("MariaDB", Dialect::Mariadb),
         ] {
             assert_eq!(
                 parse(&["--engine", name, "--username", "u"]).engine,

@@ -7,13 +7,13 @@ use clap::Args;
 use rds_auth_token::credentials::ChainSettings;
 
 use crate::cli::args::{ConnectArgs, TokenArgs};
+use crate::cli::exit_codes::ExitCode;
+use crate::cli::failure::Failure;
 use crate::cli::issue::{block_on, rds_token};
 use crate::cli::options::{ConnectOptions, TokenOptions};
-use crate::engine::Engine;
-use crate::exit_codes::ExitCode;
-use crate::failure::Failure;
-use crate::format::{self, Format, Issued, Output};
-use crate::stdout::write_stdout;
+use crate::cli::stdout::write_stdout;
+use rds_auth_token::engine::Engine;
+use rds_auth_token::format::{self, Connection, Format, Output};
 
 /// The root command's flags.
 #[derive(Debug, Args)]
@@ -77,7 +77,7 @@ pub fn run(args: TokenCommandArgs, chain: ChainSettings) -> Result<ExitCode, Fai
         _ => None,
     };
     let made = block_on(rds_token(&options.token))?;
-    let issued = Issued {
+    let issued = Connection {
         token: &made.token,
         hostname: &options.token.hostname,
         port: options.token.port,

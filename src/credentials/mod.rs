@@ -482,6 +482,7 @@ impl ChainSettings {
 /// `--ca-bundle`, `AWS_CA_BUNDLE` or the profile, the proxies of the
 /// environment, `--cli-connect-timeout` and `--cli-read-timeout`), for other
 /// AWS API calls, with the slot where it records a CA bundle it cannot use.
+#[cfg(feature = "aws-api")]
 pub(crate) fn api_https_client(
     profiles: &Profiles,
     settings: &ChainSettings,

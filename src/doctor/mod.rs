@@ -33,6 +33,7 @@
 //! assert!(report.to_text().contains("\nfail  network           no answer"));
 //! ```
 
+#[cfg(feature = "aws-api")]
 pub mod aws;
 pub mod clock;
 pub mod dns;
@@ -45,15 +46,9 @@ pub mod tls;
 use std::fmt;
 
 /// The database engine, as far as its protocol goes: how a client asks
-/// for TLS.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Engine {
-    /// PostgreSQL and Aurora PostgreSQL: SSLRequest.
-    Postgres,
-    /// MySQL, MariaDB and Aurora MySQL: the server's greeting, then the
-    /// client's SSL request.
-    Mysql,
-}
+/// for TLS (PostgreSQL's SSLRequest, or MySQL's greeting, then the client's
+/// SSL request).
+pub use crate::engine::Engine;
 
 /// How a check ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

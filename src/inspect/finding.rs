@@ -3,8 +3,7 @@
 use std::fmt;
 
 use super::kind::TokenKind;
-use super::parse::short;
-use super::text::{escaped, quoted, MESSAGE_MAX};
+use super::text::{escaped, quoted, short, MESSAGE_MAX};
 
 /// A problem with a token: why the database will refuse it, or how it
 /// differs from what was meant.

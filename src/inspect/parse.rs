@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::finding::Finding;
 use super::kind::TokenKind;
-use super::text::quoted;
+use super::text::{quoted, short, SHORT};
 use crate::region::is_region_name;
 use crate::token::DsqlAction;
 
@@ -616,21 +616,6 @@ fn shown_bytes(bytes: &[u8]) -> String {
 /// Enough of `bytes` for [`short`] to show them or say they are too long.
 fn lossy_prefix(bytes: &[u8]) -> String {
     String::from_utf8_lossy(&bytes[..bytes.len().min(4 * (SHORT + 1))]).into_owned()
-}
-
-/// The longest value of a parameter other than the user and host that a
-/// message shows. Every such value in a well-formed token is shorter; a
-/// longer one has run into its neighbours (a lost `&` or `=`), and may have
-/// taken in the session token, so only its length is told.
-const SHORT: usize = 32;
-
-/// `value` quoted when it has at most [`SHORT`] characters, else its length.
-pub(crate) fn short(value: &str) -> String {
-    if value.chars().nth(SHORT).is_none() {
-        quoted(value, SHORT)
-    } else {
-        format!("a value of {} characters", value.chars().count())
-    }
 }
 
 /// Decodes each value, noting encodings that are not canonical, and reads

@@ -7,6 +7,21 @@ pub(crate) const FIELD_MAX: usize = 256;
 /// The most characters of one value a finding's message shows.
 pub(crate) const MESSAGE_MAX: usize = 80;
 
+/// The longest value of a parameter other than the user and host that a
+/// message shows. Every such value in a well-formed token is shorter; a
+/// longer one has run into its neighbours (a lost `&` or `=`), and may have
+/// taken in the session token, so only its length is told.
+pub(crate) const SHORT: usize = 32;
+
+/// `value` quoted when it has at most [`SHORT`] characters, else its length.
+pub(crate) fn short(value: &str) -> String {
+    if value.chars().nth(SHORT).is_none() {
+        quoted(value, SHORT)
+    } else {
+        format!("a value of {} characters", value.chars().count())
+    }
+}
+
 pub(crate) use crate::json::push_string as json_string;
 pub(crate) use crate::text::{escaped, needs_escape, quoted};
 

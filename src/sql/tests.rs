@@ -161,11 +161,11 @@ fn words(text: &str) -> Vec<Token> {
 }
 
 /// The tokens the statements for `users` must read as, whatever the mode.
-fn expected(engine: Engine, users: &[&str]) -> Vec<Token> {
+fn expected(engine: Dialect, users: &[&str]) -> Vec<Token> {
     let mut tokens = Vec::new();
     if users.iter().any(|u| !u.is_ascii()) {
         match engine {
-            Engine::Postgres => {
+            Dialect::Postgres => {
                 tokens.extend(words("SET client_encoding"));
                 tokens.push(Token::Punct('='));
                 tokens.push(Token::Str("UTF8".into()));
@@ -174,13 +174,13 @@ fn expected(engine: Engine, users: &[&str]) -> Vec<Token> {
         }
         tokens.push(Token::Punct(';'));
     }
-    if engine == Engine::Postgres {
+    if engine == Dialect::Postgres {
         tokens.extend(words("BEGIN"));
         tokens.push(Token::Punct(';'));
     }
     for user in users {
         match engine {
-            Engine::Postgres => {
+            Dialect::Postgres => {
                 tokens.extend(words("CREATE USER"));
                 tokens.push(Token::Ident(user.to_string()));
                 tokens.extend(words("WITH LOGIN"));
@@ -201,16 +201,16 @@ fn expected(engine: Engine, users: &[&str]) -> Vec<Token> {
             }
         }
     }
-    if engine == Engine::Postgres {
+    if engine == Dialect::Postgres {
         tokens.extend(words("COMMIT"));
         tokens.push(Token::Punct(';'));
     }
     tokens
 }
 
-fn modes(engine: Engine) -> Vec<Mode> {
+fn modes(engine: Dialect) -> Vec<Mode> {
     match engine {
-        Engine::Postgres => POSTGRES_MODES.to_vec(),
+        Dialect::Postgres => POSTGRES_MODES.to_vec(),
         _ => mysql_modes(),
     }
 }
@@ -218,7 +218,7 @@ fn modes(engine: Engine) -> Vec<Mode> {
 /// The statements for `users` read back as exactly those users, in every
 /// mode, one statement a line.
 #[track_caller]
-fn assert_reads_back(engine: Engine, users: &[&str]) {
+fn assert_reads_back(engine: Dialect, users: &[&str]) {
     let names: Vec<Username> = users.iter().map(|u| Username::new(*u).unwrap()).collect();
     let statements = create_users(engine, &names).unwrap();
     let text = statements.to_string();
@@ -261,20 +261,20 @@ const HOSTILE: [&str; 16] = [
 
 #[test]
 fn reads_back_hostile_names_as_themselves_on_every_engine_and_mode() {
-    for engine in [Engine::Postgres, Engine::Mysql, Engine::Mariadb] {
+    for engine in [Dialect::Postgres, Dialect::Mysql, Dialect::Mariadb] {
         for name in HOSTILE {
             assert_reads_back(engine, &[name]);
         }
         assert_reads_back(engine, &HOSTILE);
     }
-    assert_reads_back(Engine::Postgres, &["trailing space "]);
+    assert_reads_back(Dialect::Postgres, &["trailing space "]);
 }
 
 #[test]
 fn prints_the_statements_aws_documents() {
     let users = [Username::new("jane_doe").unwrap()];
     assert_eq!(
-        create_users(Engine::Postgres, &users).unwrap().as_slice(),
+        create_users(Dialect::Postgres, &users).unwrap().as_slice(),
         [
             "BEGIN;",
             "CREATE USER \"jane_doe\" WITH LOGIN;",
@@ -282,7 +282,7 @@ fn prints_the_statements_aws_documents() {
             "COMMIT;"
         ]
     );
-    for engine in [Engine::Mysql, Engine::Mariadb] {
+    for engine in [Dialect::Mysql, Dialect::Mariadb] {
         assert_eq!(
             create_users(engine, &users).unwrap().to_string(),
             "CREATE USER `jane_doe`@`%` IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS' REQUIRE SSL;\n"
@@ -293,79 +293,87 @@ fn prints_the_statements_aws_documents() {
 #[test]
 fn sets_the_client_encoding_first_only_for_names_that_are_not_ascii() {
     let users = [Username::new("a").unwrap(), Username::new("é").unwrap()];
-    let pg = create_users(Engine::Postgres, &users).unwrap();
+    let pg = create_users(Dialect::Postgres, &users).unwrap();
     assert_eq!(pg.as_slice()[0], "SET client_encoding = 'UTF8';");
     assert_eq!(pg.as_slice()[1], "BEGIN;");
     assert_eq!(pg.as_slice().len(), 7);
-    let my = create_users(Engine::Mysql, &users).unwrap();
+    let my = create_users(Dialect::Mysql, &users).unwrap();
     assert_eq!(my.as_slice()[0], "SET NAMES utf8mb4;");
     assert_eq!(my.as_slice().len(), 3);
-    let ascii = create_users(Engine::Mysql, &users[..1]).unwrap();
+    let ascii = create_users(Dialect::Mysql, &users[..1]).unwrap();
     assert!(ascii.as_slice()[0].starts_with("CREATE USER"));
 }
 
 #[test]
 fn refuses_names_the_server_would_cut_change_or_refuse() {
-    let check = |engine: Engine, name: &str| {
+    let check = |engine: Dialect, name: &str| {
         create_users(engine, &[Username::new(name).unwrap()])
             .unwrap_err()
             .to_string()
     };
     let pg64 = "x".repeat(64);
     assert_eq!(
-        check(Engine::Postgres, &pg64),
+        check(Dialect::Postgres, &pg64),
         format!("--username '{pg64}' is 64 bytes long; PostgreSQL cuts role names to 63 bytes (NAMEDATALEN 64), so pass a name of at most 63 bytes")
     );
     // 21 three-byte characters are 63 bytes; 22 are 66.
-    assert!(create_users(Engine::Postgres, &[Username::new("名".repeat(21)).unwrap()]).is_ok());
-    assert!(check(Engine::Postgres, &"名".repeat(22)).contains("is 66 bytes long"));
-    assert!(create_users(Engine::Postgres, &[Username::new("x".repeat(63)).unwrap()]).is_ok());
+    assert!(create_users(
+        Dialect::Postgres,
+        &[Username::new("名".repeat(21)).unwrap()]
+    )
+    .is_ok());
+    assert!(check(Dialect::Postgres, &"名".repeat(22)).contains("is 66 bytes long"));
+    assert!(create_users(Dialect::Postgres, &[Username::new("x".repeat(63)).unwrap()]).is_ok());
     assert_eq!(
-        check(Engine::Postgres, "pg_monitor"),
+        check(Dialect::Postgres, "pg_monitor"),
         "--username 'pg_monitor' starts with pg_, which PostgreSQL reserves for its own roles; pass another name"
     );
     for reserved in ["public", "none"] {
-        assert!(check(Engine::Postgres, reserved).contains("a name PostgreSQL reserves"));
+        assert!(check(Dialect::Postgres, reserved).contains("a name PostgreSQL reserves"));
     }
     for allowed in ["PUBLIC", "current_user", "Pg_x", "rds_iam_user"] {
-        assert!(create_users(Engine::Postgres, &[Username::new(allowed).unwrap()]).is_ok());
+        assert!(create_users(Dialect::Postgres, &[Username::new(allowed).unwrap()]).is_ok());
     }
 
-    assert!(create_users(Engine::Mysql, &[Username::new("名".repeat(32)).unwrap()]).is_ok());
+    assert!(create_users(Dialect::Mysql, &[Username::new("名".repeat(32)).unwrap()]).is_ok());
     assert_eq!(
-        check(Engine::Mysql, &"名".repeat(33)),
+        check(Dialect::Mysql, &"名".repeat(33)),
         format!(
             "--username '{}' is 33 characters long; MySQL user names have at most 32, so pass a shorter name",
             "名".repeat(33)
         )
     );
-    assert!(create_users(Engine::Mariadb, &[Username::new("x".repeat(128)).unwrap()]).is_ok());
-    assert!(check(Engine::Mariadb, &"x".repeat(129))
+    assert!(create_users(Dialect::Mariadb, &[Username::new("x".repeat(128)).unwrap()]).is_ok());
+    assert!(check(Dialect::Mariadb, &"x".repeat(129))
         .contains("is 129 characters long; MariaDB user names have at most 128"));
     assert_eq!(
-        check(Engine::Mariadb, " spaced "),
+        check(Dialect::Mariadb, " spaced "),
         "--username ' spaced ' ends with a space, which MariaDB drops from user names, so the user made would not be the one that logs in; pass the name without it"
     );
     assert_eq!(
-        check(Engine::Mysql, "smile😀"),
+        check(Dialect::Mysql, "smile😀"),
         "--username 'smile😀' contains U+1F600; MySQL user names hold only characters up to U+FFFF, so pass a name without it"
     );
-    assert!(create_users(Engine::Postgres, &[Username::new("smile😀 ").unwrap()]).is_ok());
+    assert!(create_users(Dialect::Postgres, &[Username::new("smile😀 ").unwrap()]).is_ok());
 }
 
 #[test]
 fn refuses_no_users_and_a_user_given_twice() {
     assert_eq!(
-        create_users(Engine::Postgres, &[]).unwrap_err().to_string(),
+        create_users(Dialect::Postgres, &[])
+            .unwrap_err()
+            .to_string(),
         "--username is required; pass the database user to create, e.g. --username jane_doe"
     );
     let twice = [Username::new("a").unwrap(), Username::new("a").unwrap()];
     assert_eq!(
-        create_users(Engine::Mysql, &twice).unwrap_err().to_string(),
+        create_users(Dialect::Mysql, &twice)
+            .unwrap_err()
+            .to_string(),
         "--username 'a' is given twice; pass each user once"
     );
     let cases = [Username::new("a").unwrap(), Username::new("A").unwrap()];
-    assert!(create_users(Engine::Mysql, &cases).is_ok());
+    assert!(create_users(Dialect::Mysql, &cases).is_ok());
 }
 
 #[test]
@@ -392,8 +400,8 @@ proptest! {
     #[test]
     fn quoting_round_trips_for_any_text(name in any::<String>()) {
         for (engine, quoted) in [
-            (Engine::Postgres, postgres_identifier(&name)),
-            (Engine::Mysql, mysql_identifier(&name)),
+            (Dialect::Postgres, postgres_identifier(&name)),
+            (Dialect::Mysql, mysql_identifier(&name)),
         ] {
             for mode in modes(engine) {
                 // Whitespace and comment starts at either end would be
@@ -407,7 +415,7 @@ proptest! {
     fn statements_read_back_as_exactly_the_users_given(
         names in prop::collection::vec(names(), 1..4)
     ) {
-        for engine in [Engine::Postgres, Engine::Mysql, Engine::Mariadb] {
+        for engine in [Dialect::Postgres, Dialect::Mysql, Dialect::Mariadb] {
             let users: Result<Vec<Username>, _> = names.iter().map(|n| Username::new(n.as_str())).collect();
             let Ok(users) = users else { continue };
             match create_users(engine, &users) {

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::exit_codes::ExitCode;
+use crate::cli::exit_codes::ExitCode;
 
 /// A failed run.
 #[derive(Debug)]

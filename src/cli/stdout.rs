@@ -2,7 +2,7 @@
 
 use std::io::{self, Write};
 
-use crate::failure::Failure;
+use crate::cli::failure::Failure;
 
 /// Writes the output in one write. A closed stdout (`| true`) is not an
 /// error: whoever wanted the token has gone.
