@@ -50,6 +50,7 @@ mod lifetime;
 pub mod password_file;
 pub mod policy;
 pub mod private_file;
+pub mod refresh;
 pub mod region;
 pub mod sql;
 pub mod text;

@@ -3,7 +3,6 @@
 use std::ffi::OsString;
 use std::future::Future;
 use std::path::PathBuf;
-use std::pin::pin;
 use std::task::Poll;
 use std::time::{Duration, SystemTime};
 
@@ -12,6 +11,7 @@ use clap::{Args, ValueEnum};
 use rds_auth_token::credentials::ChainSettings;
 use rds_auth_token::password_file::{update_pgpass, update_userlist, MysqlClient, MysqlOptionFile};
 use rds_auth_token::private_file::write_atomic;
+use rds_auth_token::refresh::{keep_fresh, Event, Schedule, Wake};
 
 use crate::cli::args::{ConnectArgs, TokenArgs};
 use crate::cli::exit_codes::ExitCode;
@@ -24,9 +24,6 @@ use rds_auth_token::format::{self, Connection, Output};
 /// The longest wait between two writes: a token lives 900 s at most, so a
 /// file written every 840 s always holds one with a minute left.
 const MAX_EVERY: u64 = 840;
-/// The longest wait before retrying after a failure.
-const MAX_BACKOFF: Duration = Duration::from_secs(60);
-
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Examples:
@@ -247,12 +244,27 @@ impl Stop {
 }
 
 async fn refresh(options: &RefreshOptions) -> Result<ExitCode, Failure> {
-    let mut stop = Stop::new().map_err(Failure::runtime)?;
-    let mut failures: u32 = 0;
-    let mut first = true;
-    loop {
-        let delay = match write_once(options).await {
-            Ok(expires_at) => {
+    // A signal that arrives during a write ends the program after it.
+    let stop = std::cell::RefCell::new(Stop::new().map_err(Failure::runtime)?);
+    let stop = &stop;
+    let schedule = Schedule {
+        every: options.every,
+        once: options.once,
+    };
+    keep_fresh(
+        schedule,
+        || write_once(options),
+        |delay| {
+            let mut sleep = Box::pin(tokio::time::sleep(delay));
+            std::future::poll_fn(move |cx| {
+                if stop.borrow_mut().poll(cx) {
+                    return Poll::Ready(Wake::Stopped);
+                }
+                sleep.as_mut().poll(cx).map(|()| Wake::Elapsed)
+            })
+        },
+        |event| match event {
+            Event::Wrote { expires_at } => {
                 if options.token.signing.debug {
                     say!(
                         "rds-auth-token: debug: wrote {}, the token expires at {}",
@@ -260,41 +272,17 @@ async fn refresh(options: &RefreshOptions) -> Result<ExitCode, Failure> {
                         rds_auth_token::rfc3339(expires_at)
                     );
                 }
-                if options.once {
-                    return Ok(ExitCode::Success);
-                }
-                failures = 0;
-                options.every
             }
-            Err(failure) if options.once || (first && failure.code == ExitCode::Usage) => {
-                return Err(failure)
-            }
-            Err(failure) => {
-                failures = failures.saturating_add(1);
-                let backoff = Duration::from_secs(1u64 << (failures - 1).min(6))
-                    .min(MAX_BACKOFF)
-                    .min(options.every);
-                say!(
-                    "rds-auth-token: error: could not refresh {}: {failure}; keeping the last file, retrying in {} s",
-                    options.file.display(),
-                    backoff.as_secs()
-                );
-                backoff
-            }
-        };
-        first = false;
-        let mut sleep = pin!(tokio::time::sleep(delay));
-        let stopped = std::future::poll_fn(|cx| {
-            if stop.poll(cx) {
-                return Poll::Ready(true);
-            }
-            sleep.as_mut().poll(cx).map(|()| false)
-        })
-        .await;
-        if stopped {
-            return Ok(ExitCode::Success);
-        }
-    }
+            Event::Failed { error, retry_in } => say!(
+                "rds-auth-token: error: could not refresh {}: {error}; keeping the last file, retrying in {} s",
+                options.file.display(),
+                retry_in.as_secs()
+            ),
+        },
+        |failure: &Failure| failure.code == ExitCode::Usage,
+    )
+    .await?;
+    Ok(ExitCode::Success)
 }
 
 /// The file's text, or nothing when there is no file yet.
