@@ -1,9 +1,13 @@
-//! Files only their owner can read: atomic writes at mode 0600, and private folders.
+//! Files only their owner can read: atomic writes at mode 0600, and private
+//! folders. The one home of both: the credential cache, `refresh`'s files,
+//! the CA bundle and the manual pages are written here.
 //!
 //! A reader never sees half a file: the text goes to a new file in the same
-//! folder (created exclusively, mode 0600), is flushed to disk, and is then
-//! renamed over the old one. [`write_atomic_readable`] writes the same way
-//! at mode 0644, for files every user should read, such as manual pages.
+//! folder (created exclusively, mode 0600, named `.NAME.PID-N` and
+//! [`TEMP_SUFFIX`]), is flushed to disk, and is then renamed over the old
+//! one, and the folder is flushed too. [`write_atomic_readable`] writes the
+//! same way at mode 0644, for files every user should read, such as manual
+//! pages.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -31,6 +35,10 @@ pub enum PrivateFileError {
         fix: String,
     },
 }
+
+/// The end of every temporary file's name: what a crash may leave behind,
+/// and `cache clear` removes.
+pub const TEMP_SUFFIX: &str = ".rds-auth-token.tmp";
 
 fn io_error(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> PrivateFileError {
     let path = path.to_owned();
@@ -71,7 +79,7 @@ fn write_atomic_with_mode(path: &Path, contents: &[u8], mode: u32) -> Result<(),
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let temp = folder.join(format!(
-        ".{name}.{}.{}.tmp",
+        ".{name}.{}-{}{TEMP_SUFFIX}",
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed)
     ));
@@ -119,24 +127,60 @@ fn create_new(path: &Path, _mode: u32) -> io::Result<File> {
 /// [`PrivateFileError::Unsafe`] when another user owns it or group or others
 /// may write to it; [`PrivateFileError::Io`] when it cannot be made.
 pub fn private_folder(folder: &Path) -> Result<(), PrivateFileError> {
-    if let Some(parent) = folder.parent() {
-        if !parent.as_os_str().is_empty() {
-            fs::create_dir_all(parent).map_err(io_error("create", parent))?;
-        }
-    }
-    #[cfg_attr(not(unix), allow(unused_mut))]
+    create_private_folder(folder)?;
+    check_private_folder(folder)
+}
+
+/// Makes `folder` and the parents that are missing, each with mode 0700;
+/// one that exists is left as it is (see [`check_private_folder`]).
+///
+/// # Errors
+/// [`PrivateFileError::Io`] when it cannot be made.
+pub fn create_private_folder(folder: &Path) -> Result<(), PrivateFileError> {
     let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::DirBuilderExt;
         builder.mode(0o700);
     }
-    match builder.create(folder) {
-        Ok(()) => {}
-        Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {}
-        Err(err) => return Err(io_error("create", folder)(err)),
+    builder.create(folder).map_err(io_error("create", folder))
+}
+
+/// Why a folder is not private enough to keep files in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unsafety {
+    /// It is not a folder.
+    NotAFolder,
+    /// Another user (this uid) owns it.
+    OwnedBy(u32),
+    /// Group or others may write to it (its mode bits).
+    Writable(u32),
+}
+
+/// What makes the folder of `meta` unsafe, if anything.
+#[cfg(unix)]
+pub fn unsafety(meta: &fs::Metadata) -> Option<Unsafety> {
+    use std::os::unix::fs::MetadataExt;
+    if !meta.is_dir() {
+        return Some(Unsafety::NotAFolder);
     }
-    check_private_folder(folder)
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    if meta.uid() != me {
+        return Some(Unsafety::OwnedBy(meta.uid()));
+    }
+    if meta.mode() & 0o022 != 0 {
+        return Some(Unsafety::Writable(meta.mode() & 0o7777));
+    }
+    None
+}
+
+/// What makes the folder of `meta` unsafe: on systems without Unix
+/// permissions, only not being a folder.
+#[cfg(not(unix))]
+pub fn unsafety(meta: &fs::Metadata) -> Option<Unsafety> {
+    (!meta.is_dir()).then_some(Unsafety::NotAFolder)
 }
 
 /// Checks that `folder` is a folder owned by this user that group and others
@@ -144,52 +188,49 @@ pub fn private_folder(folder: &Path) -> Result<(), PrivateFileError> {
 ///
 /// # Errors
 /// [`PrivateFileError::Unsafe`] or [`PrivateFileError::Io`].
-#[cfg(unix)]
 pub fn check_private_folder(folder: &Path) -> Result<(), PrivateFileError> {
-    use std::os::unix::fs::MetadataExt;
     let meta = fs::metadata(folder).map_err(io_error("read", folder))?;
-    let unsafe_folder = |why: String, fix: String| PrivateFileError::Unsafe {
-        path: folder.to_owned(),
-        why,
-        fix,
+    let Some(unsafety) = unsafety(&meta) else {
+        return Ok(());
     };
-    if !meta.is_dir() {
-        return Err(unsafe_folder(
-            "is not a folder".into(),
-            "remove it, or point XDG_CACHE_HOME elsewhere".into(),
-        ));
-    }
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let me = unsafe { libc::geteuid() };
-    if meta.uid() != me {
-        return Err(unsafe_folder(
-            format!("belongs to user id {}, not to you ({me})", meta.uid()),
-            "remove it, or point XDG_CACHE_HOME at a folder of your own".into(),
-        ));
-    }
-    if meta.mode() & 0o022 != 0 {
-        return Err(unsafe_folder(
+    let (why, fix) = match unsafety {
+        Unsafety::NotAFolder => (
+            "is not a folder".to_owned(),
+            "remove it, or point XDG_CACHE_HOME elsewhere".to_owned(),
+        ),
+        Unsafety::OwnedBy(uid) => (
+            format!("belongs to user id {uid}, not to you ({})", current_uid()),
+            "remove it, or point XDG_CACHE_HOME at a folder of your own".to_owned(),
+        ),
+        Unsafety::Writable(mode) => (
             format!(
                 "is writable by {} (mode {:o})",
-                if meta.mode() & 0o002 != 0 {
+                if mode & 0o002 != 0 {
                     "everyone"
                 } else {
                     "its group"
                 },
-                meta.mode() & 0o777
+                mode & 0o777
             ),
             format!("run chmod 700 {}", folder.display()),
-        ));
-    }
-    Ok(())
+        ),
+    };
+    Err(PrivateFileError::Unsafe {
+        path: folder.to_owned(),
+        why,
+        fix,
+    })
 }
 
-/// On systems without Unix permissions there is nothing to check.
+#[cfg(unix)]
+fn current_uid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
 #[cfg(not(unix))]
-pub fn check_private_folder(folder: &Path) -> Result<(), PrivateFileError> {
-    fs::metadata(folder)
-        .map(drop)
-        .map_err(io_error("read", folder))
+fn current_uid() -> u32 {
+    0
 }
 
 #[cfg(test)]

@@ -9,9 +9,10 @@
 //! and `SSOCredentialFetcher`, `_create_cache_key`; for web identity the AWS
 //! CLI's own copy of botocore adds the token itself to the key, and so do
 //! we). An entry is used until 15
-//! minutes before it expires, botocore's window. Files are written to a
-//! temporary file in the same folder, synced, and renamed into place, with
-//! mode 0600, in a folder made with mode 0700; a folder that others can write
+//! minutes before it expires, botocore's window. Files are written as
+//! [`crate::private_file`] writes them (a temporary file in the same folder,
+//! synced, renamed into place, the folder synced), with mode 0600, in a
+//! folder made with mode 0700; a folder that others can write
 //! to, or that another user owns, is not used. A file that cannot be read as a
 //! cache entry is a miss, and the next fetch replaces it.
 //!
@@ -22,7 +23,7 @@
 use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::fs;
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -32,6 +33,8 @@ use aws_smithy_json::deserialize::token::skip_value;
 use aws_smithy_json::deserialize::{json_token_iter, Token};
 use aws_types::os_shim_internal::Env;
 use sha1::{Digest, Sha1};
+
+use crate::private_file::{self, Unsafety};
 
 /// Credentials closer than this to their expiry are not taken from the
 /// cache: botocore's `CachedCredentialFetcher.DEFAULT_EXPIRY_WINDOW_SECONDS`.
@@ -43,9 +46,6 @@ pub const NO_CACHE_ENV: &str = "RDS_AUTH_TOKEN_NO_CACHE";
 /// The top-level key that marks a file this tool wrote, and its value.
 const WRITTEN_BY_KEY: &str = "WrittenBy";
 const WRITTEN_BY: &str = "rds-auth-token";
-
-/// The end of the names of this tool's temporary files.
-const TEMP_SUFFIX: &str = ".rds-auth-token.tmp";
 
 /// A cache file larger than this is not a cache entry.
 const MAX_FILE_LEN: u64 = 64 * 1024;
@@ -415,40 +415,22 @@ impl CredentialCache {
             .collect()
     }
 
-    #[cfg(unix)]
+    /// Whether the folder of `meta` may be used: one that others can
+    /// write to, or that another user owns, could hand us credentials of
+    /// theirs.
     fn check_folder(&self, meta: &fs::Metadata) -> Result<(), Unusable> {
-        use std::os::unix::fs::MetadataExt;
-        let unusable = |why: &str| {
-            Err(Unusable(format!(
-                "the credential cache {} is not used: {why}",
-                self.dir.display()
-            )))
+        let why = match private_file::unsafety(meta) {
+            None => return Ok(()),
+            Some(Unsafety::NotAFolder) => "it is not a folder".to_owned(),
+            Some(Unsafety::Writable(mode)) => {
+                format!("other users can write to it (mode {mode:o}); run chmod 700 on it")
+            }
+            Some(Unsafety::OwnedBy(_)) => "another user owns it".to_owned(),
         };
-        if !meta.is_dir() {
-            return unusable("it is not a folder");
-        }
-        if meta.mode() & 0o022 != 0 {
-            return unusable(&format!(
-                "other users can write to it (mode {:o}); run chmod 700 on it",
-                meta.mode() & 0o7777
-            ));
-        }
-        if meta.uid() != effective_uid() {
-            return unusable("another user owns it");
-        }
-        Ok(())
-    }
-
-    #[cfg(not(unix))]
-    fn check_folder(&self, meta: &fs::Metadata) -> Result<(), Unusable> {
-        if meta.is_dir() {
-            Ok(())
-        } else {
-            Err(Unusable(format!(
-                "the credential cache {} is not used: it is not a folder",
-                self.dir.display()
-            )))
-        }
+        Err(Unusable(format!(
+            "the credential cache {} is not used: {why}",
+            self.dir.display()
+        )))
     }
 
     /// The credentials cached under `key`, and the file they came from,
@@ -520,7 +502,7 @@ impl CredentialCache {
         // Every name the entry is looked for under: AWS CLIs old and new
         // (and botocore) each find it.
         for path in &paths {
-            write_atomically(&self.dir, path, text.as_bytes())?;
+            private_file::write_atomic(path, text.as_bytes()).map_err(io::Error::other)?;
         }
         Ok(path)
     }
@@ -528,14 +510,7 @@ impl CredentialCache {
     /// Makes the folder (and `~/.aws/cli`) with mode 0700 when missing, and
     /// checks it.
     fn make_folder(&self) -> io::Result<()> {
-        let mut builder = fs::DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::DirBuilderExt;
-            builder.mode(0o700);
-        }
-        builder.create(&self.dir)?;
+        private_file::create_private_folder(&self.dir).map_err(io::Error::other)?;
         let meta = fs::metadata(&self.dir)?;
         self.check_folder(&meta)
             .map_err(|Unusable(why)| io::Error::new(io::ErrorKind::PermissionDenied, why))
@@ -561,7 +536,7 @@ impl CredentialCache {
             if !entry.file_type()?.is_file() {
                 continue;
             }
-            let ours = if name.ends_with(TEMP_SUFFIX) {
+            let ours = if name.ends_with(private_file::TEMP_SUFFIX) {
                 true
             } else if name.ends_with(".json") {
                 read_entry(&path).is_some_and(|e| e.written_by_us)
@@ -589,46 +564,6 @@ pub struct Cleared {
     pub removed: usize,
     /// Files left alone: the AWS CLI's, and anything else.
     pub kept: usize,
-}
-
-#[cfg(unix)]
-fn effective_uid() -> u32 {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() }
-}
-
-/// Writes `bytes` to `path` through a new temporary file in `dir`.
-fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> io::Result<()> {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let stem = path
-        .file_stem()
-        .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
-    let nanos = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    let temp = dir.join(format!(
-        "{stem}.{}-{nanos}-{}{TEMP_SUFFIX}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let result = options.open(&temp).and_then(|mut file| {
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        drop(file);
-        fs::rename(&temp, path)
-    });
-    if result.is_err() {
-        let _ = fs::remove_file(&temp);
-    }
-    result
 }
 
 /// What a cache file holds, as far as it could be read.
