@@ -46,7 +46,7 @@ pub mod inspect;
 pub mod issuer;
 pub mod json;
 pub mod launch;
-mod lifetime;
+pub mod lifetime;
 pub mod password_file;
 pub mod policy;
 pub mod private_file;
@@ -54,6 +54,7 @@ pub mod refresh;
 pub mod region;
 pub mod sql;
 pub mod text;
+pub mod times;
 pub mod tls;
 pub mod token;
 mod username;
@@ -72,11 +73,4 @@ pub use token::{
 };
 pub use username::Username;
 
-/// `time` as RFC 3339 UTC to the second, e.g. `2026-11-22T01:21:07Z`.
-pub fn rfc3339(time: std::time::SystemTime) -> String {
-    let format =
-        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
-    time::OffsetDateTime::from(time)
-        .format(&format)
-        .unwrap_or_else(|_| "an unrepresentable time".to_owned())
-}
+pub use times::rfc3339;

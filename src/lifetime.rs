@@ -12,6 +12,23 @@ use std::time::{Duration, SystemTime};
 /// sign with: refresh them first.
 pub const MIN_CREDENTIAL_LIFETIME: Duration = Duration::from_secs(60);
 
+/// What is left at `now` of something that expires at `expiry`: zero once
+/// it has expired. The one expiry check: token lifetimes, the credential
+/// cache's 15-minute rule and the chain's refusal of expired credentials
+/// all ask it.
+///
+/// # Example
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+/// use rds_auth_token::lifetime::left;
+/// let now = UNIX_EPOCH + Duration::from_secs(1_000);
+/// assert_eq!(left(now + Duration::from_secs(90), now), Duration::from_secs(90));
+/// assert_eq!(left(now - Duration::from_secs(1), now), Duration::ZERO);
+/// ```
+pub fn left(expiry: SystemTime, now: SystemTime) -> Duration {
+    expiry.duration_since(now).unwrap_or(Duration::ZERO)
+}
+
 /// How long a token signed at a given time may live.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenLifetime {
@@ -58,7 +75,7 @@ impl TokenLifetime {
         let Some(expiry) = credentials_expiry else {
             return TokenLifetime::AsAsked(asked);
         };
-        let left = expiry.duration_since(signed_at).unwrap_or(Duration::ZERO);
+        let left = left(expiry, signed_at);
         if left < MIN_CREDENTIAL_LIFETIME {
             return TokenLifetime::CredentialsExpiring { left };
         }

@@ -408,12 +408,8 @@ pub fn os_bytes(value: OsString) -> Vec<u8> {
 /// RFC 3339 (`2026-11-22T01:30:00Z`, `2026-11-22T02:30:00+01:00`) or the
 /// token's own `20261122T013000Z`.
 pub fn parse_time(value: &str) -> Result<SystemTime> {
-    use time::format_description::well_known::Rfc3339;
-    let amz = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
-    time::OffsetDateTime::parse(value, &Rfc3339)
-        .or_else(|_| time::PrimitiveDateTime::parse(value, &amz).map(|t| t.assume_utc()))
-        .map(SystemTime::from)
-        .map_err(|_| anyhow!("--at {value:?} is not a time; pass one like 2026-11-22T01:30:00Z"))
+    rds_auth_token::times::parse_rfc3339_or_amz(value)
+        .ok_or_else(|| anyhow!("--at {value:?} is not a time; pass one like 2026-11-22T01:30:00Z"))
 }
 
 pub fn required(flag: &str, value: Option<OsString>) -> Result<OsString> {

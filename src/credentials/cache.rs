@@ -445,7 +445,7 @@ impl CredentialCache {
     fn load_file(path: &Path, now: SystemTime) -> Option<Credentials> {
         let entry = read_entry(path)?;
         let expiry = entry.expiry?;
-        if expiry < now + EXPIRY_WINDOW {
+        if crate::lifetime::left(expiry, now) < EXPIRY_WINDOW {
             return None;
         }
         let mut builder = Credentials::builder()
@@ -664,15 +664,7 @@ fn parse_entry(bytes: &[u8]) -> Option<Entry> {
 /// `datetime` through `strftime`), `2026-11-23T01:00:00Z`, or with an offset
 /// and fractional seconds (`isoformat()`).
 fn parse_expiration(value: &str) -> Option<SystemTime> {
-    use time::format_description::well_known::Rfc3339;
-    let value = value.trim();
-    let normalized = match value.strip_suffix("UTC") {
-        Some(rest) => format!("{rest}Z"),
-        None => value.to_owned(),
-    };
-    time::OffsetDateTime::parse(&normalized, &Rfc3339)
-        .ok()
-        .map(SystemTime::from)
+    crate::times::parse_botocore_expiration(value)
 }
 
 #[cfg(test)]

@@ -691,7 +691,7 @@ pub async fn resolve(
 
     let source = describe_source(&credentials, &role_chain);
     if let Some(expiry) = credentials.expiry() {
-        if expiry <= now {
+        if crate::lifetime::left(expiry, now).is_zero() {
             if let Some(profile) = role_chain.sso_profile {
                 return Err(CredentialsError::SsoLogin {
                     profile: profile.to_owned(),

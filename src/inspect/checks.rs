@@ -278,15 +278,7 @@ pub(crate) fn unix_secs(time: SystemTime) -> i64 {
     }
 }
 
-/// Seconds since 1970 as RFC 3339 UTC, e.g. `2026-11-22T01:21:07Z`.
-pub(crate) fn timestamp(secs: i64) -> String {
-    let format =
-        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
-    time::OffsetDateTime::from_unix_timestamp(secs)
-        .ok()
-        .and_then(|t| t.format(&format).ok())
-        .unwrap_or_else(|| "a time after 9999".to_owned())
-}
+pub(crate) use crate::times::rfc3339_secs as timestamp;
 
 #[cfg(test)]
 mod tests {

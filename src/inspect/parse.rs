@@ -9,7 +9,7 @@
 //! which parameters the token must have and whether it has a port.
 
 use std::fmt;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use super::finding::Finding;
 use super::kind::TokenKind;
@@ -293,13 +293,7 @@ impl ParsedToken {
 /// 9999-12-31T23:59:59Z: the last second a report writes as a date.
 pub(crate) const MAX_SECS: i64 = 253_402_300_799;
 
-pub(crate) fn system_time(secs: i64) -> SystemTime {
-    if secs >= 0 {
-        UNIX_EPOCH + Duration::from_secs(secs.unsigned_abs())
-    } else {
-        UNIX_EPOCH - Duration::from_secs(secs.unsigned_abs())
-    }
-}
+pub(crate) use crate::times::system_time;
 
 /// Takes a token apart. Surrounding white space (a trailing newline) is
 /// ignored.
@@ -825,27 +819,7 @@ fn is_lower_hex(b: u8) -> bool {
     b.is_ascii_digit() || (b'a'..=b'f').contains(&b)
 }
 
-/// `YYYYMMDDTHHMMSSZ` as seconds since 1970.
-fn parse_amz_date(text: &str) -> Option<i64> {
-    let b = text.as_bytes();
-    if b.len() != 16 || b[8] != b'T' || b[15] != b'Z' {
-        return None;
-    }
-    let digits = |range: std::ops::Range<usize>| -> Option<u32> {
-        b[range].iter().try_fold(0u32, |n, &d| {
-            d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
-        })
-    };
-    let year = i32::try_from(digits(0..4)?).ok()?;
-    let month = time::Month::try_from(u8::try_from(digits(4..6)?).ok()?).ok()?;
-    let day = u8::try_from(digits(6..8)?).ok()?;
-    let hour = u8::try_from(digits(9..11)?).ok()?;
-    let minute = u8::try_from(digits(11..13)?).ok()?;
-    let second = u8::try_from(digits(13..15)?).ok()?;
-    let date = time::Date::from_calendar_date(year, month, day).ok()?;
-    let at = date.with_hms(hour, minute, second).ok()?;
-    Some(at.assume_utc().unix_timestamp())
-}
+use crate::times::parse_amz_date;
 
 /// Percent-decodes `raw`, and says how it differs from SigV4's canonical
 /// encoding (`A-Z a-z 0-9 - _ . ~` as they are, every other byte as `%XX`
@@ -949,6 +923,7 @@ fn is_unreserved(b: u8) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
 
     const TOKEN: &str = "mydb.123456789012.us-east-1.rds.amazonaws.com:5432/?Action=connect&DBUser=jane%20doe%2Bx%40y%2Fz&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20261122%2Fus-east-1%2Frds-db%2Faws4_request&X-Amz-Date=20261122T012107Z&X-Amz-Expires=900&X-Amz-SignedHeaders=host&X-Amz-Signature=d3fe867076c141f44368e8a220803132cb27f32440f8e052d3187f7ea68f685e";
 

@@ -252,33 +252,9 @@ struct AmzTime([u8; 16]);
 
 impl AmzTime {
     fn new(signing_time: SystemTime) -> Result<Self, Error> {
-        let out_of_range =
-            || Error::Signing("the signing time is not between 1970 and 9999".into());
-        let secs = signing_time
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map_err(|_| out_of_range())?
-            .as_secs();
-        let at = time::OffsetDateTime::from_unix_timestamp(
-            i64::try_from(secs).map_err(|_| out_of_range())?,
-        )
-        .map_err(|_| out_of_range())?;
-        if at.year() > 9999 {
-            return Err(out_of_range());
-        }
-        let mut text = String::with_capacity(16);
-        let _ = write!(
-            text,
-            "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
-            at.year(),
-            u8::from(at.month()),
-            at.day(),
-            at.hour(),
-            at.minute(),
-            at.second()
-        );
-        let mut bytes = [0; 16];
-        bytes.copy_from_slice(text.as_bytes());
-        Ok(AmzTime(bytes))
+        crate::times::amz_date(signing_time)
+            .map(AmzTime)
+            .ok_or_else(|| Error::Signing("the signing time is not between 1970 and 9999".into()))
     }
 
     fn as_str(&self) -> &str {
