@@ -360,12 +360,17 @@ impl Api {
 
     /// Lists every instance, cluster and proxy (and, with
     /// `proxy_endpoints`, every proxy endpoint) for the one whose address
-    /// is `address`.
+    /// is `address`, up to [`MAX_PAGES`] pages of each.
+    ///
+    /// # Errors
+    /// [`ApiError::ListingCut`] when it is not found and a listing stopped
+    /// with pages left.
     async fn search(
         &self,
         address: &str,
         proxy_endpoints: bool,
     ) -> Result<Option<DbEndpoint>, ApiError> {
+        let mut cut = Vec::new();
         let mut pages = self.rds.describe_db_instances().into_paginator().send();
         let mut read = 0;
         while let Some(page) = pages.next().await {
@@ -377,6 +382,9 @@ impl Api {
             }
             read += 1;
             if read >= MAX_PAGES {
+                if page.marker().is_some() {
+                    cut.push("DescribeDBInstances");
+                }
                 break;
             }
         }
@@ -393,6 +401,9 @@ impl Api {
             }
             read += 1;
             if read >= MAX_PAGES {
+                if page.marker().is_some() {
+                    cut.push("DescribeDBClusters");
+                }
                 break;
             }
         }
@@ -410,35 +421,48 @@ impl Api {
             }
             read += 1;
             if read >= MAX_PAGES {
+                if page.marker().is_some() {
+                    cut.push("DescribeDBProxies");
+                }
                 break;
             }
         }
-        if !proxy_endpoints {
-            return Ok(None);
-        }
-        let mut pages = self
-            .rds
-            .describe_db_proxy_endpoints()
-            .into_paginator()
-            .send();
-        let mut read = 0;
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| self.error("rds:DescribeDBProxyEndpoints", e))?;
-            for endpoint in page.db_proxy_endpoints() {
-                if same_address(endpoint.endpoint(), address) {
-                    if let Some(proxy) = endpoint.db_proxy_name() {
-                        return self
-                            .proxy(proxy, address, endpoint.db_proxy_endpoint_name())
-                            .await;
+        if proxy_endpoints {
+            let mut pages = self
+                .rds
+                .describe_db_proxy_endpoints()
+                .into_paginator()
+                .send();
+            let mut read = 0;
+            while let Some(page) = pages.next().await {
+                let page = page.map_err(|e| self.error("rds:DescribeDBProxyEndpoints", e))?;
+                for endpoint in page.db_proxy_endpoints() {
+                    if same_address(endpoint.endpoint(), address) {
+                        if let Some(proxy) = endpoint.db_proxy_name() {
+                            return self
+                                .proxy(proxy, address, endpoint.db_proxy_endpoint_name())
+                                .await;
+                        }
                     }
                 }
-            }
-            read += 1;
-            if read >= MAX_PAGES {
-                break;
+                read += 1;
+                if read >= MAX_PAGES {
+                    if page.marker().is_some() {
+                        cut.push("DescribeDBProxyEndpoints");
+                    }
+                    break;
+                }
             }
         }
-        Ok(None)
+        if cut.is_empty() {
+            Ok(None)
+        } else {
+            Err(ApiError::ListingCut {
+                operations: cut,
+                pages: MAX_PAGES,
+                unknown: "the endpoint was not in them, and the region has more databases than this tool lists",
+            })
+        }
     }
 
     /// An instance as an endpoint; a cluster member takes its cluster's

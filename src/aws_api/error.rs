@@ -21,6 +21,14 @@ pub enum ApiError {
     /// The endpoint could not be reached or spoken to.
     #[error("{operation} could not reach AWS: {message}")]
     Unreachable { operation: String, message: String },
+    /// The listing of `operations` stopped at `pages` pages with more
+    /// left, and what was looked for is not known: `unknown` says what.
+    #[error("{} stopped after {pages} pages with more left; {unknown}", .operations.join(", "))]
+    ListingCut {
+        operations: Vec<&'static str>,
+        pages: usize,
+        unknown: &'static str,
+    },
     /// Anything else: the credentials refused, a malformed answer, an
     /// error AWS returned.
     #[error("{operation} failed: {message}")]

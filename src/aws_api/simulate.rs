@@ -56,7 +56,7 @@ impl Api {
     ) -> Result<Vec<Decision>, ApiError> {
         let mut decisions = Vec::new();
         let mut marker: Option<String> = None;
-        for _ in 0..MAX_PAGES {
+        for page in 1..=MAX_PAGES {
             let output = self
                 .iam
                 .simulate_principal_policy()
@@ -80,6 +80,13 @@ impl Api {
                 });
             }
             match output.marker() {
+                Some(_) if output.is_truncated() && page == MAX_PAGES => {
+                    return Err(ApiError::ListingCut {
+                        operations: vec!["SimulatePrincipalPolicy"],
+                        pages: MAX_PAGES,
+                        unknown: "IAM's decisions for the rest of the users are not known",
+                    })
+                }
                 Some(next) if output.is_truncated() => marker = Some(next.to_owned()),
                 _ => break,
             }

@@ -120,6 +120,18 @@ fn simulates_connect_through_the_iam_stand_in_and_reads_the_callers_identity_and
         assert_eq!(asked[0].marker, None);
         assert_eq!(asked[1].marker.as_deref(), Some("2"));
 
+        // Pages of two for 42 users: it stops at 20 pages and says so,
+        // rather than answer for 40 users as if for all.
+        let many: Vec<String> = (0..42).map(|n| arn(&format!("user{n}"))).collect();
+        let err = api.simulate_connect(ROLE, &many).await.unwrap_err();
+        assert!(matches!(err, ApiError::ListingCut { pages: 20, .. }), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("SimulatePrincipalPolicy stopped after 20 pages with more left;"),
+            "{err}"
+        );
+        assert_eq!(iam.asked().len(), 2 + 20);
+
         // STS: the caller, and the Date of moto's answer as AWS's clock.
         let me = api.caller_identity().await.unwrap();
         assert_eq!(me.account.len(), 12);

@@ -485,6 +485,59 @@ fn finds_custom_endpoints_proxies_proxy_endpoints_and_names_of_no_rds_shape_thro
 }
 
 #[test]
+fn says_when_it_stopped_listing_with_pages_left_instead_of_claiming_every_database() {
+    // Instances without end: every page has a Marker; no cluster, no proxy.
+    let rds = Server::start(|req| {
+        let form = form(req);
+        let action = value(&form, "Action").unwrap_or_default().to_owned();
+        let page = value(&form, "Marker").unwrap_or("0").to_owned();
+        let result = match action.as_str() {
+            "DescribeDBInstances" => format!(
+                "<DBInstances><DBInstance><DBInstanceIdentifier>db{page}</DBInstanceIdentifier>\
+                 <Endpoint><Address>db{page}.abc123.us-east-1.rds.amazonaws.com</Address><Port>5432</Port></Endpoint>\
+                 <DbiResourceId>db-PAGE{page}</DbiResourceId></DBInstance></DBInstances>\
+                 <Marker>{}</Marker>",
+                page.parse::<u32>().unwrap() + 1
+            ),
+            "DescribeDBClusters" => "<DBClusters></DBClusters>".to_owned(),
+            "DescribeDBProxies" => "<DBProxies></DBProxies>".to_owned(),
+            "DescribeDBProxyEndpoints" => "<DBProxyEndpoints></DBProxyEndpoints>".to_owned(),
+            other => return error_response(400, "InvalidAction", &format!("no {other} here")),
+        };
+        Response::ok(format!(
+            "<{action}Response xmlns=\"http://rds.amazonaws.com/doc/2014-10-31/\"><{action}Result>{result}</{action}Result>\
+             <ResponseMetadata><RequestId>5e0b5d1c-EXAMPLE</RequestId></ResponseMetadata></{action}Response>"
+        ))
+        .header("Content-Type", "text/xml")
+    });
+    let mut env = TestEnv::new();
+    env.with_env_keys();
+    let run = env.run([
+        "policy",
+        "--hostname",
+        "db.internal.example",
+        "--username",
+        "app",
+        "--account",
+        "111122223333",
+        "--region",
+        "us-east-1",
+        "--endpoint-url",
+        &rds.url(),
+    ]);
+    run.fails_with(1)
+        .stderr_contains("DescribeDBInstances stopped after 20 pages with more left; the endpoint was not in them")
+        .stderr_contains("--resource-id ID --account ACCOUNT --region REGION")
+        .stderr_lacks("every DB instance");
+    let listed = rds
+        .requests()
+        .iter()
+        .filter(|r| value(&form(r), "Action") == Some("DescribeDBInstances"))
+        .count();
+    assert_eq!(listed, 20, "20 pages, then it stopped");
+}
+
+#[test]
 fn a_denied_call_exits_1_naming_the_permission_and_the_offline_way() {
     let denied = Server::start(|req| {
         let form = form(req);
