@@ -27,24 +27,12 @@ pub struct TokenArgs {
     )]
     pub username: Option<OsString>,
 
-    /// The region to sign for [default: AWS_REGION, AWS_DEFAULT_REGION, the
-    /// profile's region, or the region in an RDS endpoint name].
-    #[arg(long, value_name = "REGION")]
-    pub region: Option<OsString>,
-
-    /// The profile in the shared AWS config and credentials files
-    /// [default: AWS_PROFILE, else "default"].
-    #[arg(long, value_name = "NAME")]
-    pub profile: Option<OsString>,
-
     /// How long the token is valid, in seconds: 1 to 900.
     #[arg(long, value_name = "SECONDS", default_value = "900")]
     pub expires_in: OsString,
 
-    /// Trace on stderr where the credentials and region came from, and the
-    /// signing time and expiry. Never prints secrets or the token.
-    #[arg(long)]
-    pub debug: bool,
+    #[command(flatten)]
+    pub signing: SigningArgs,
 }
 
 /// How a client is told to reach the database and check its certificate:
@@ -185,13 +173,13 @@ pub enum AwsBinaryFormat {
     RawInBase64Out,
 }
 
-/// Where the region and credentials come from, for the Aurora DSQL,
-/// ElastiCache and MemoryDB commands (the RDS command's are in [`TokenArgs`]).
+/// Where the region and credentials come from: one set of flags for every
+/// command that signs or calls AWS with the credential chain (the token
+/// kinds, `exec`, `refresh`, `doctor`, `policy`).
 #[derive(Debug, Args)]
 pub struct SigningArgs {
-    /// The region to sign for [default: AWS_REGION, AWS_DEFAULT_REGION, the
-    /// profile's region, or, for Aurora DSQL, the region in the endpoint
-    /// name].
+    /// The region [default: AWS_REGION, AWS_DEFAULT_REGION, the profile's
+    /// region, or the region in an RDS or Aurora DSQL endpoint name].
     #[arg(long, value_name = "REGION")]
     pub region: Option<OsString>,
 
@@ -200,8 +188,8 @@ pub struct SigningArgs {
     #[arg(long, value_name = "NAME")]
     pub profile: Option<OsString>,
 
-    /// Trace on stderr where the credentials and region came from, and the
-    /// signing time and expiry. Never prints secrets or the token.
+    /// Trace on stderr where the credentials and region came from, and what
+    /// was signed or found. Never prints secrets or the token.
     #[arg(long)]
     pub debug: bool,
 }

@@ -150,12 +150,7 @@ impl TokenOptions {
         let hostname = hostname(required("--hostname", args.hostname)?.as_os_str())?;
         let port = port(&required("--port", args.port)?)?;
         let username = username(&required("--username", args.username)?)?;
-        let signing = signing(
-            args.region.as_deref(),
-            args.profile.as_deref(),
-            args.debug,
-            chain,
-        )?;
+        let signing = Signing::from_args(args.signing, chain)?;
         let expires_in = parse_expires_in(&utf8("--expires-in", &args.expires_in)?)?;
         Ok(TokenOptions {
             hostname,
@@ -253,24 +248,6 @@ pub fn expires_in(value: &OsStr, max: u64, service: &str) -> Result<u64> {
     }
 }
 
-/// `--region`, `--profile` and `--debug`, as every token kind takes them.
-///
-/// # Errors
-/// A one-line message that names the flag and the fix.
-pub fn signing(
-    region: Option<&OsStr>,
-    profile: Option<&OsStr>,
-    debug: bool,
-    chain: ChainSettings,
-) -> Result<Signing> {
-    Ok(Signing {
-        region: region.map(self::region).transpose()?,
-        profile: profile.map(self::profile).transpose()?,
-        debug,
-        chain,
-    })
-}
-
 impl Signing {
     /// Writes `message` to stderr with `--debug`.
     pub fn debug(&self, message: std::fmt::Arguments) {
@@ -288,17 +265,18 @@ impl Signing {
         }
     }
 
-    /// Checks the other kinds' `--region`, `--profile` and `--debug`.
+    /// Checks `--region`, `--profile` and `--debug`, as every command that
+    /// signs or calls AWS takes them.
     ///
     /// # Errors
     /// A one-line message that names the flag and the fix.
     pub fn from_args(args: SigningArgs, chain: ChainSettings) -> Result<Signing> {
-        signing(
-            args.region.as_deref(),
-            args.profile.as_deref(),
-            args.debug,
+        Ok(Signing {
+            region: args.region.as_deref().map(region).transpose()?,
+            profile: args.profile.as_deref().map(profile).transpose()?,
+            debug: args.debug,
             chain,
-        )
+        })
     }
 }
 

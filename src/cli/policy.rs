@@ -14,6 +14,7 @@ use rds_auth_token::credentials::{self, ChainSettings, Profiles};
 use rds_auth_token::policy::{self, DbUserArn, PolicyDocument};
 use rds_auth_token::rfc3339;
 
+use crate::cli::args::SigningArgs;
 use crate::cli::exit_codes::ExitCode;
 use crate::cli::failure::Failure;
 use crate::cli::issue::block_on;
@@ -84,20 +85,8 @@ pub struct PolicyArgs {
     #[arg(long, value_name = "ACCOUNT")]
     pub account: Option<OsString>,
 
-    /// The database's region [default: AWS_REGION, AWS_DEFAULT_REGION, the
-    /// profile's region, or the region in an RDS endpoint name].
-    #[arg(long, value_name = "REGION")]
-    pub region: Option<OsString>,
-
-    /// The profile whose credentials make the look-ups [default:
-    /// AWS_PROFILE, else "default"].
-    #[arg(long, value_name = "NAME")]
-    pub profile: Option<OsString>,
-
-    /// Trace on stderr where the region and credentials came from and what
-    /// was found. Never prints secrets.
-    #[arg(long)]
-    pub debug: bool,
+    #[command(flatten)]
+    pub signing: SigningArgs,
 }
 
 /// `policy`, checked.
@@ -149,12 +138,7 @@ impl PolicyOptions {
                 "pass --hostname to look up the resource id, or --resource-id ID"
             ));
         }
-        let signing = options::signing(
-            args.region.as_deref(),
-            args.profile.as_deref(),
-            args.debug,
-            chain,
-        )?;
+        let signing = Signing::from_args(args.signing, chain)?;
         Ok(PolicyOptions {
             hostname,
             users,

@@ -124,7 +124,10 @@ fn simulates_connect_through_the_iam_stand_in_and_reads_the_callers_identity_and
         // rather than answer for 40 users as if for all.
         let many: Vec<String> = (0..42).map(|n| arn(&format!("user{n}"))).collect();
         let err = api.simulate_connect(ROLE, &many).await.unwrap_err();
-        assert!(matches!(err, ApiError::ListingCut { pages: 20, .. }), "{err}");
+        assert!(
+            matches!(err, ApiError::ListingCut { pages: 20, .. }),
+            "{err}"
+        );
         assert!(
             err.to_string()
                 .starts_with("SimulatePrincipalPolicy stopped after 20 pages with more left;"),
