@@ -41,6 +41,8 @@ pub mod local;
 pub mod mysql;
 pub mod network;
 mod report;
+#[cfg(feature = "aws-api")]
+pub mod sequence;
 pub mod tls;
 
 use std::fmt;
