@@ -249,13 +249,6 @@ pub fn expires_in(value: &OsStr, max: u64, service: &str) -> Result<u64> {
 }
 
 impl Signing {
-    /// Writes `message` to stderr with `--debug`.
-    pub fn debug(&self, message: std::fmt::Arguments) {
-        if self.debug {
-            say!("rds-auth-token: debug: {message}");
-        }
-    }
-
     /// Where an issuer finds the region and the credentials.
     pub fn settings(&self) -> IssuerSettings {
         IssuerSettings {

@@ -3,25 +3,22 @@
 //! given.
 
 use std::ffi::OsString;
-use std::time::SystemTime;
+use std::sync::Arc;
 
 use anyhow::anyhow;
 use clap::Args;
-use rds_auth_token::aws_api::{
-    parse_endpoint_name, Api, ApiError, CallerIdentity, DbEndpoint, EndpointKind, IamAuth,
-};
-use rds_auth_token::credentials::{self, ChainSettings, Profiles};
-use rds_auth_token::policy::{self, DbUserArn, PolicyDocument};
-use rds_auth_token::rfc3339;
+use rds_auth_token::aws_api::ApiError;
+use rds_auth_token::credentials::ChainSettings;
+use rds_auth_token::policy::lookup::{self, LookupError, Note, Request};
+use rds_auth_token::policy::{self, PolicyDocument};
 
 use crate::cli::args::SigningArgs;
 use crate::cli::exit_codes::ExitCode;
 use crate::cli::failure::Failure;
-use crate::cli::issue::block_on;
+use crate::cli::issue::{block_on, Stderr};
 use crate::cli::options::Signing;
 use crate::cli::options::{self, utf8};
 use crate::cli::stdout::write_stdout;
-use rds_auth_token::issuer::{choose_region, HostRegion, RegionChoice};
 
 /// Print the IAM policy that lets a principal log in with a token.
 ///
@@ -165,218 +162,54 @@ pub fn run(args: PolicyArgs, chain: ChainSettings) -> Result<ExitCode, Failure> 
 /// Finds what was not given, and makes the document.
 async fn make(options: &PolicyOptions) -> Result<PolicyDocument, Failure> {
     let signing = &options.signing;
-    let debug = |message: std::fmt::Arguments| signing.debug(message);
-    let profiles = Profiles::load(signing.profile.as_deref())
-        .await
-        .map_err(Failure::runtime)?;
-    let hostname = options.hostname.as_deref().unwrap_or_default();
-    let RegionChoice {
-        name: region,
-        source,
-        endpoint_region,
-    } = choose_region(
-        signing.region.as_deref(),
-        Some(&profiles),
-        |var| std::env::var(var).ok(),
-        HostRegion::Rds(hostname),
-    )?;
-    if let Some(endpoint_region) = endpoint_region {
-        say!(
+    let request = Request {
+        hostname: options.hostname.clone(),
+        users: options.users.clone(),
+        resource_id: options.resource_id.clone(),
+        account: options.account.clone(),
+        settings: signing.settings(),
+    };
+    let observer = Arc::new(Stderr {
+        debug: signing.debug,
+    });
+    lookup::make(&request, observer, |note| match note {
+        Note::RegionDiffers {
+            region,
+            source,
+            endpoint_region,
+        } => say!(
             "rds-auth-token: warning: the region is {region} (from {source}), but the endpoint is in \
              {endpoint_region}; the resource id is looked up and the ARN written for {region}: \
              pass --region {endpoint_region} for the endpoint's"
-        );
-    }
-    debug(format_args!(
-        "region {region} (from {source}), partition {}",
-        policy::partition(&region)
-    ));
+        ),
+        Note::IamAuthOff { described, enable } => say!(
+            "rds-auth-token: warning: IAM database authentication is off on {described}; tokens are refused until it is on: {enable}"
+        ),
+        other => say!("rds-auth-token: warning: {other:?}"),
+    })
+    .await
+    .map_err(failure)
+}
 
-    let (resource_id, account) = match (&options.resource_id, &options.account) {
-        (Some(id), Some(account)) => (id.clone(), account.clone()),
-        (given_id, given_account) => {
-            let api = api(&profiles, &region, signing, &debug).await?;
-            let resource_id = match given_id {
-                Some(id) => id.clone(),
-                None => find(&api, hostname, &debug).await?,
-            };
-            let account = match given_account {
-                Some(account) => account.clone(),
-                None => caller_account(&api, &debug).await?,
-            };
-            (resource_id, account)
+/// A failed look-up as the command says it: with the flag that goes
+/// around it.
+fn failure(err: LookupError) -> Failure {
+    const OFFLINE: &str = "--resource-id ID --account ACCOUNT --region REGION";
+    match err {
+        LookupError::Profiles(err) => Failure::runtime(err),
+        LookupError::Region(err) => Failure::from(err),
+        LookupError::Credentials(err) => Failure::runtime(anyhow!(
+            "{err}; or make the policy without AWS calls: {OFFLINE}"
+        )),
+        LookupError::Api(err) => api_failure(&err),
+        err @ LookupError::NotFound { .. } => Failure::runtime(anyhow!(
+            "{err}; check --hostname and --region, or pass the resource id yourself: {OFFLINE}"
+        )),
+        err @ LookupError::MalformedAccount(_) => {
+            Failure::runtime(anyhow!("{err}; pass --account ACCOUNT"))
         }
-    };
-
-    let arns = options
-        .users
-        .iter()
-        .map(|user| DbUserArn::new(&region, &account, &resource_id, user))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(Failure::usage)?;
-    Ok(PolicyDocument::new(arns))
-}
-
-/// The API clients, with credentials from the usual chain.
-async fn api(
-    profiles: &Profiles,
-    region: &str,
-    signing: &Signing,
-    debug: &impl Fn(std::fmt::Arguments),
-) -> Result<Api, Failure> {
-    let resolved = credentials::resolve(profiles, region, SystemTime::now(), &signing.chain)
-        .await
-        .map_err(|e| {
-            Failure::runtime(anyhow!(
-                "{e}; or make the policy without AWS calls: --resource-id ID --account ACCOUNT --region REGION"
-            ))
-        })?;
-    let creds = resolved.credentials();
-    debug(format_args!(
-        "credentials from {} (profile '{}' from {}): access key {}, expire {}",
-        resolved.source(),
-        profiles.selected(),
-        profiles.origin(),
-        creds.access_key_id(),
-        creds.expiry().map_or_else(|| "never".to_owned(), rfc3339),
-    ));
-    if let Some(url) = &signing.chain.endpoint_url {
-        debug(format_args!("RDS calls go to {url} (--endpoint-url)"));
+        LookupError::User(err) => Failure::usage(err),
     }
-    Ok(Api::new(profiles, region, creds.clone(), &signing.chain).await)
-}
-
-/// The resource id of the database at `hostname`.
-async fn find(
-    api: &Api,
-    hostname: &str,
-    debug: &impl Fn(std::fmt::Arguments),
-) -> Result<String, Failure> {
-    let found = api
-        .find_endpoint(hostname)
-        .await
-        .map_err(|e| api_failure(&e))?;
-    let Some(endpoint) = found else {
-        return Err(Failure::runtime(anyhow!(
-            "no DB instance, Aurora cluster or RDS Proxy in {} has the endpoint '{hostname}' ({}); check --hostname and --region, or pass the resource id yourself: --resource-id ID --account ACCOUNT --region REGION",
-            api.region(),
-            searched(hostname),
-        )));
-    };
-    debug(format_args!(
-        "{} '{}'{} at {}: resource id {}, engine {}, port {}, IAM authentication {}",
-        endpoint.kind,
-        endpoint.identifier,
-        endpoint
-            .endpoint_name
-            .as_deref()
-            .map_or_else(String::new, |n| format!(" (endpoint '{n}')")),
-        endpoint.address,
-        endpoint.resource_id,
-        endpoint.engine.as_deref().unwrap_or("unknown"),
-        endpoint
-            .port
-            .map_or_else(|| "unknown".to_owned(), |p| p.to_string()),
-        match endpoint.iam_auth.is_enabled() {
-            Some(true) => "on",
-            Some(false) => "off",
-            None => "unknown",
-        },
-    ));
-    if endpoint.iam_auth.is_enabled() == Some(false) {
-        say!(
-            "rds-auth-token: warning: IAM database authentication is off on {}; tokens are refused until it is on: {}",
-            described(&endpoint),
-            enable_command(&endpoint)
-        );
-    }
-    Ok(endpoint.resource_id)
-}
-
-/// What the look-up of `hostname` searched, in words.
-fn searched(hostname: &str) -> String {
-    let first = match parse_endpoint_name(hostname) {
-        Some(name) => {
-            let call = match name.kind {
-                EndpointKind::Instance => "DescribeDBInstances",
-                EndpointKind::ClusterWriter | EndpointKind::ClusterReader => "DescribeDBClusters",
-                EndpointKind::ClusterCustom => {
-                    return format!(
-                        "looked for the {} '{}' its name points to among every cluster's custom endpoints, and compared it with the endpoints of every DB instance and RDS Proxy in the region",
-                        name.kind, name.name
-                    )
-                }
-                EndpointKind::Proxy => "DescribeDBProxies",
-                EndpointKind::ProxyEndpoint => "DescribeDBProxyEndpoints",
-            };
-            format!(
-                "asked {call} for the {} '{}' its name points to, then ",
-                name.kind, name.name
-            )
-        }
-        None => String::new(),
-    };
-    let kinds = if parse_endpoint_name(hostname).is_none() {
-        "DB instance, Aurora cluster, RDS Proxy and RDS Proxy endpoint"
-    } else {
-        "DB instance, Aurora cluster and RDS Proxy"
-    };
-    format!("{first}compared it with the endpoints of every {kinds} in the region")
-}
-
-/// `the DB instance 'x'`, `the Aurora cluster 'y' (of instance 'x')`.
-fn described(endpoint: &DbEndpoint) -> String {
-    match (&endpoint.kind, &endpoint.cluster) {
-        (EndpointKind::Instance, Some(cluster)) => format!(
-            "the Aurora cluster '{cluster}' of instance '{}'",
-            endpoint.identifier
-        ),
-        (EndpointKind::Instance, None) => format!("the DB instance '{}'", endpoint.identifier),
-        (EndpointKind::Proxy | EndpointKind::ProxyEndpoint, _) => {
-            format!("the RDS Proxy '{}'", endpoint.identifier)
-        }
-        (_, _) => format!("the Aurora cluster '{}'", endpoint.identifier),
-    }
-}
-
-/// The command that turns IAM authentication on for `endpoint`.
-fn enable_command(endpoint: &DbEndpoint) -> String {
-    match (&endpoint.kind, &endpoint.cluster, &endpoint.iam_auth) {
-        (_, _, IamAuth::Proxy { .. }) => format!(
-            "set IAMAuth to REQUIRED in the proxy's --auth with aws rds modify-db-proxy --db-proxy-name {}",
-            endpoint.identifier
-        ),
-        (EndpointKind::Instance, None, _) => format!(
-            "aws rds modify-db-instance --db-instance-identifier {} --enable-iam-database-authentication --apply-immediately",
-            endpoint.identifier
-        ),
-        (_, Some(cluster), _) => format!(
-            "aws rds modify-db-cluster --db-cluster-identifier {cluster} --enable-iam-database-authentication --apply-immediately"
-        ),
-        (_, None, _) => format!(
-            "aws rds modify-db-cluster --db-cluster-identifier {} --enable-iam-database-authentication --apply-immediately",
-            endpoint.identifier
-        ),
-    }
-}
-
-/// The caller's account.
-async fn caller_account(
-    api: &Api,
-    debug: &impl Fn(std::fmt::Arguments),
-) -> Result<String, Failure> {
-    let identity: CallerIdentity = api.caller_identity().await.map_err(|e| api_failure(&e))?;
-    debug(format_args!(
-        "account {} (the caller, {}, from GetCallerIdentity)",
-        identity.account, identity.arn
-    ));
-    policy::validate_account(&identity.account).map_err(|_| {
-        Failure::runtime(anyhow!(
-            "GetCallerIdentity answered with the account {:?}, which is not 12 digits; pass --account ACCOUNT",
-            identity.account
-        ))
-    })?;
-    Ok(identity.account)
 }
 
 /// A failed call as a runtime failure that says how to go on: for a denied
@@ -468,17 +301,6 @@ mod tests {
         assert!(
             err.starts_with("--hostname 'h:5432' includes a port"),
             "{err}"
-        );
-    }
-
-    #[test]
-    fn describes_the_search_by_the_shape_of_the_name() {
-        assert_eq!(
-            searched("app.cluster-ro-abc.us-east-1.rds.amazonaws.com"),
-            "asked DescribeDBClusters for the Aurora cluster reader endpoint 'app' its name points to, then compared it with the endpoints of every DB instance, Aurora cluster and RDS Proxy in the region"
-        );
-        assert!(
-            searched("db.example.com").contains("RDS Proxy and RDS Proxy endpoint in the region")
         );
     }
 }

@@ -27,6 +27,9 @@
 //! # Ok::<(), rds_auth_token::policy::PolicyError>(())
 //! ```
 
+#[cfg(feature = "aws-api")]
+pub mod lookup;
+
 use std::fmt;
 
 use crate::error::Shown;
