@@ -89,7 +89,7 @@ mod tests {
     #[track_caller]
     fn rejects(hostname: &str, expected: &str) {
         let err = validate_hostname(hostname).expect_err(hostname).to_string();
-        assert!(err.starts_with("--hostname"), "{err}");
+        assert!(err.starts_with("the host name"), "{err}");
         assert!(
             err.contains(expected),
             "{err:?} should contain {expected:?}"
@@ -113,7 +113,7 @@ mod tests {
     fn rejects_what_is_not_a_bare_host_name() {
         rejects("", "empty");
         rejects("https://mydb.example.com", "scheme");
-        rejects("mydb.example.com:5432", "--port 5432");
+        rejects("mydb.example.com:5432", "the port (5432) apart");
         rejects("mydb.example.com/postgres", "path");
         rejects("mydb.example.com?sslmode=require", "query");
         rejects("my db.example.com", "white space");

@@ -148,10 +148,10 @@ pub enum IssueError {
     Region(#[from] RegionError),
     /// An endpoint name that should carry the region does not, and nothing
     /// else names one.
-    #[error("no region: --hostname '{0}' is not an Aurora DSQL endpoint (<id>.dsql.<region>.on.aws), so it names no region; pass --region, set AWS_REGION, or set region in the profile")]
+    #[error("no region: the host name '{0}' is not an Aurora DSQL endpoint (<id>.dsql.<region>.on.aws), so it names no region; ask for one, set AWS_REGION, or set region in the profile")]
     NotADsqlEndpoint(String),
     /// A cache or cluster name, and nothing else names a region.
-    #[error("no region: a cache or cluster name carries none; pass --region, set AWS_REGION, or set region in the profile")]
+    #[error("no region: a cache or cluster name carries none; ask for one, set AWS_REGION, or set region in the profile")]
     NoRegionInName,
     /// No credentials could be found.
     #[error(transparent)]

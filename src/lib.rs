@@ -59,7 +59,7 @@ pub mod tls;
 pub mod token;
 mod username;
 
-pub use error::Error;
+pub use error::{Error, Field};
 
 /// The Rust examples of docs/, run as doctests.
 #[cfg(doctest)]

@@ -84,9 +84,9 @@ pub struct ResolvedRegion {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum RegionError {
-    #[error("no region: pass --region, set AWS_REGION, set region in the profile, or use the RDS endpoint name as --hostname")]
+    #[error("no region: none was asked for, AWS_REGION, AWS_DEFAULT_REGION and the profile name none, and the host name is not an RDS endpoint name")]
     Missing,
-    #[error("no region: --hostname {0} is an Aurora global database writer endpoint, whose name carries no region; pass --region with the region of the global database's primary cluster (or set AWS_REGION or the profile's region)")]
+    #[error("no region: the host name {0} is an Aurora global database writer endpoint, whose name carries no region; ask for the region of the global database's primary cluster (or set AWS_REGION or the profile's region)")]
     GlobalWriterEndpoint(Shown),
     #[error(
         "{origin} {value} is not a region name; use one like us-east-1, eu-west-1 or cn-north-1"
@@ -292,19 +292,19 @@ mod tests {
         let err = resolve(None, |_| None, None, "db.example.com").unwrap_err();
         assert_eq!(err, RegionError::Missing);
         let msg = err.to_string();
-        for way in ["--region", "AWS_REGION", "profile", "--hostname"] {
+        for way in ["asked for", "AWS_REGION", "profile", "RDS endpoint name"] {
             assert!(msg.contains(way), "{msg}");
         }
     }
 
     #[test]
-    fn says_a_global_writer_endpoint_carries_no_region_and_names_region_flag() {
+    fn says_a_global_writer_endpoint_carries_no_region() {
         let host = "app.global-abc123.global.rds.amazonaws.com";
         let err = resolve(None, |_| None, None, host).unwrap_err().to_string();
         assert_eq!(
             err,
-            "no region: --hostname 'app.global-abc123.global.rds.amazonaws.com' is an Aurora global database writer endpoint, \
-             whose name carries no region; pass --region with the region of the global database's primary cluster \
+            "no region: the host name 'app.global-abc123.global.rds.amazonaws.com' is an Aurora global database writer endpoint, \
+             whose name carries no region; ask for the region of the global database's primary cluster \
              (or set AWS_REGION or the profile's region)"
         );
         let r = resolve(Some("eu-west-1"), |_| None, None, host).unwrap();

@@ -8,6 +8,7 @@ use clap::ValueEnum;
 use rds_auth_token::credentials::ChainSettings;
 use rds_auth_token::tls::Bundle;
 use rds_auth_token::token::{check_name, check_user_id};
+use rds_auth_token::Field;
 use std::time::SystemTime;
 
 use crate::cli::args::{CacheConnectArgs, CacheUserArgs, ConnectArgs, SigningArgs};
@@ -60,9 +61,14 @@ impl CacheToken {
         chain: ChainSettings,
     ) -> anyhow::Result<CacheToken> {
         let name = utf8(flag, &required(flag, name)?)?;
-        check_name(flag, &name)?;
+        let field = if flag == "--cluster-name" {
+            Field::ClusterName
+        } else {
+            Field::CacheName
+        };
+        check_name(field, &name)?;
         let user_id = utf8("--user-id", &required("--user-id", user.user_id)?)?;
-        check_user_id("--user-id", &user_id)?;
+        check_user_id(&user_id)?;
         let signing = Signing::from_args(signing, chain)?;
         let expires_in = options::expires_in(&user.expires_in, 900, service)?;
         Ok(CacheToken {

@@ -144,7 +144,7 @@ mod tests {
 
     #[test]
     fn checks_the_flags_as_the_token_command_does() {
-        let err = |args: &[&str]| doctor(args).unwrap_err().to_string();
+        let err = |args: &[&str]| crate::cli::worded::line(&doctor(args).unwrap_err());
         assert!(
             err(&["--hostname=h:5432", "--port=5432", "--username=u"]).contains("includes a port")
         );

@@ -57,7 +57,7 @@ impl Failure {
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&rds_auth_token::text::one_line(
-            &format!("{:#}", self.error),
+            &crate::cli::worded::line(&self.error),
             usize::MAX,
         ))
     }

@@ -312,7 +312,7 @@ mod tests {
                 region: Some("eu-west-1".into()),
             }
         );
-        let err = |args: &[&str]| inspect(args).unwrap_err().to_string();
+        let err = |args: &[&str]| crate::cli::worded::line(&inspect(args).unwrap_err());
         assert_eq!(err(&["--port=0"]), "--port 0 is not a port; pass the database port from 1 to 65535 (PostgreSQL 5432, MySQL 3306)");
         assert!(err(&["--hostname=h:5432"]).contains("includes a port"));
         assert!(err(&["--region=Ireland"]).starts_with("--region 'Ireland' is not a region name"));
@@ -331,7 +331,7 @@ mod tests {
             assert_eq!(inspect(&["--at", at]).unwrap().at, Some(expected), "{at}");
         }
         assert_eq!(
-            inspect(&["--at", "yesterday\n"]).unwrap_err().to_string(),
+            crate::cli::worded::line(&inspect(&["--at", "yesterday\n"]).unwrap_err()),
             "--at \"yesterday\\n\" is not a time; pass one like 2026-11-22T01:30:00Z"
         );
     }

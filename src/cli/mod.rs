@@ -27,6 +27,7 @@ mod refresh;
 mod sql;
 pub mod stdout;
 mod token;
+pub mod worded;
 
 use std::ffi::OsString;
 

@@ -245,7 +245,8 @@ mod tests {
         let Some(Command::Policy(policy)) = cli.command else {
             panic!("expected policy")
         };
-        PolicyOptions::from_args(policy, ChainSettings::new()).map_err(|e| e.to_string())
+        PolicyOptions::from_args(policy, ChainSettings::new())
+            .map_err(|e| crate::cli::worded::line(&e))
     }
 
     #[test]

@@ -123,7 +123,7 @@ mod tests {
 
     #[track_caller]
     fn fails(args: &[&str], message: &str) {
-        let err = options(args).unwrap_err().to_string();
+        let err = crate::cli::worded::line(&options(args).unwrap_err());
         assert_eq!(err, message);
     }
 
@@ -187,7 +187,7 @@ mod tests {
             ("127.0.0.1:0", "has no port from 1 to 65535"),
             ("bastion.example.com:5432", "is not an IP address and port"),
         ] {
-            let err = via(value).unwrap_err().to_string();
+            let err = crate::cli::worded::line(&via(value).unwrap_err());
             assert!(err.starts_with(&format!("--via {value:?} {why}")), "{err}");
             assert!(err.ends_with("e.g. 127.0.0.1:15432"), "{err}");
         }
@@ -200,7 +200,7 @@ mod tests {
             .to_string();
         assert!(err.starts_with("--ssl-ca /no/such/ca.pem: "), "{err}");
         assert!(err.ends_with("; pass a readable PEM file of CA certificates"));
-        let err = options(&["--ssl-ca", "/"]).unwrap_err().to_string();
+        let err = crate::cli::worded::line(&options(&["--ssl-ca", "/"]).unwrap_err());
         assert!(err.contains("not a file"), "{err}");
         let file = tempfile::NamedTempFile::new().unwrap();
         let path = file.path().to_str().unwrap();

@@ -298,7 +298,7 @@ mod tests {
                 .build()
                 .unwrap_err()
                 .to_string(),
-            "--hostname 'db.example.com' is not an Aurora DSQL endpoint (<id>.dsql.<region>.on.aws), so it names no region; pass --region"
+            "the host name 'db.example.com' is not an Aurora DSQL endpoint (<id>.dsql.<region>.on.aws), so it names no region; give the region"
         );
     }
 
@@ -315,7 +315,7 @@ mod tests {
         assert_eq!(with(0), Err(Error::ExpiresInZero));
         assert_eq!(
             with(604_801).unwrap_err().to_string(),
-            "--expires-in 604801 is above 604800 seconds, the longest Aurora DSQL accepts; pass at most 604800"
+            "a validity of 604801 seconds is above 604800, the longest Aurora DSQL accepts; give at most 604800"
         );
     }
 

@@ -13,7 +13,7 @@ use aws_credential_types::Credentials;
 
 use super::presign::{check_expires_in, PresignRequest, Presignable, TokenSigner};
 use super::{names, AuthToken};
-use crate::error::Error;
+use crate::error::{Error, Field};
 use crate::region;
 
 /// The SigV4 signing name (service) of ElastiCache tokens.
@@ -183,9 +183,9 @@ impl ElastiCacheTokenConfigBuilder {
     /// region's and expiry's errors.
     pub fn build(self) -> Result<ElastiCacheTokenConfig, Error> {
         let cache_name = self.cache_name.ok_or(Error::MissingField("cache name"))?;
-        names::check("--cache-name", &cache_name)?;
+        names::check(Field::CacheName, &cache_name)?;
         let user_id = self.user_id.ok_or(Error::MissingField("user id"))?;
-        names::check_user_id("--user-id", &user_id)?;
+        names::check_user_id(&user_id)?;
         let region = self.region.ok_or(Error::MissingField("region"))?;
         region::validate(&region)?;
         let expires_in = check_expires_in(
@@ -249,7 +249,7 @@ mod tests {
     }
 
     #[test]
-    fn refuses_bad_names_and_expiries_naming_the_flag() {
+    fn refuses_bad_names_and_expiries_naming_the_field() {
         let base = || {
             ElastiCacheTokenConfig::builder()
                 .cache_name("c")
@@ -261,16 +261,16 @@ mod tests {
             .build()
             .unwrap_err()
             .to_string()
-            .starts_with("--cache-name 'my_cache' is not a valid name"));
+            .starts_with("the cache name 'my_cache' is not a valid name"));
         assert!(base()
             .user_id("")
             .build()
             .unwrap_err()
             .to_string()
-            .starts_with("--user-id '' is not a valid name"));
+            .starts_with("the user id '' is not a valid name"));
         assert_eq!(
             base().expires_in_secs(901).build().unwrap_err().to_string(),
-            "--expires-in 901 is above 900 seconds, the longest ElastiCache accepts; pass at most 900"
+            "a validity of 901 seconds is above 900, the longest ElastiCache accepts; give at most 900"
         );
         assert_eq!(base().expires_in_secs(0).build(), Err(Error::ExpiresInZero));
         assert_eq!(

@@ -11,7 +11,7 @@ use aws_credential_types::Credentials;
 
 use super::presign::{PresignRequest, Presignable, TokenSigner};
 use super::{names, AuthToken};
-use crate::error::Error;
+use crate::error::{Error, Field};
 use crate::region;
 
 /// The SigV4 signing name (service) of MemoryDB tokens.
@@ -162,9 +162,9 @@ impl MemoryDbTokenConfigBuilder {
         let cluster_name = self
             .cluster_name
             .ok_or(Error::MissingField("cluster name"))?;
-        names::check("--cluster-name", &cluster_name)?;
+        names::check(Field::ClusterName, &cluster_name)?;
         let user_id = self.user_id.ok_or(Error::MissingField("user id"))?;
-        names::check_user_id("--user-id", &user_id)?;
+        names::check_user_id(&user_id)?;
         let region = self.region.ok_or(Error::MissingField("region"))?;
         region::validate(&region)?;
         let expires_in = match self.expires_in.unwrap_or(MEMORYDB_EXPIRES_IN) {
@@ -244,12 +244,12 @@ mod tests {
                 .build()
                 .unwrap_err()
                 .to_string(),
-            "--expires-in 901 is above 900 seconds, the longest MemoryDB accepts; pass at most 900"
+            "a validity of 901 seconds is above 900, the longest MemoryDB accepts; give at most 900"
         );
     }
 
     #[test]
-    fn refuses_a_bad_cluster_name_naming_the_flag() {
+    fn refuses_a_bad_cluster_name_naming_the_field() {
         let err = MemoryDbTokenConfig::builder()
             .cluster_name("my cluster")
             .user_id("u")
@@ -258,6 +258,6 @@ mod tests {
             .unwrap_err();
         assert!(err
             .to_string()
-            .starts_with("--cluster-name 'my cluster' is not a valid name"));
+            .starts_with("the cluster name 'my cluster' is not a valid name"));
     }
 }

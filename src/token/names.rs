@@ -5,39 +5,39 @@
 
 use std::borrow::Cow;
 
-use crate::error::{Error, Shown};
+use crate::error::{Error, Field, Shown};
 
 /// The longest name AWS gives a cache, cluster or user.
 const MAX_LEN: usize = 40;
 
-/// Checks `value` as the name `flag` takes (`--cache-name`,
-/// `--cluster-name`, `--user-id`): 1 to 40 letters, digits and hyphens.
+/// Checks `value` as the name `field` takes (a cache name, a cluster name,
+/// a user id): 1 to 40 letters, digits and hyphens.
 ///
 /// # Errors
-/// [`Error::InvalidName`], naming `flag`.
-pub fn check(flag: &'static str, value: &str) -> Result<(), Error> {
+/// [`Error::InvalidName`], naming `field`.
+pub fn check(field: Field, value: &str) -> Result<(), Error> {
     if is_name(value) {
         Ok(())
     } else {
         Err(Error::InvalidName {
-            flag,
+            field,
             value: Shown::new(value),
         })
     }
 }
 
-/// Checks `value` as the user id `flag` takes: a name ([`check`]) that
-/// begins with a letter.
+/// Checks `value` as a user id: a name ([`check`]) that begins with a
+/// letter.
 ///
 /// # Errors
-/// [`Error::InvalidName`] or [`Error::UserIdWithoutLetter`], naming `flag`.
-pub fn check_user_id(flag: &'static str, value: &str) -> Result<(), Error> {
-    check(flag, value)?;
+/// [`Error::InvalidName`] or [`Error::UserIdWithoutLetter`].
+pub fn check_user_id(value: &str) -> Result<(), Error> {
+    check(Field::UserId, value)?;
     if is_user_id(value) {
         Ok(())
     } else {
         Err(Error::UserIdWithoutLetter {
-            flag,
+            field: Field::UserId,
             value: Shown::new(value),
         })
     }
@@ -74,17 +74,17 @@ mod tests {
     #[test]
     fn takes_letters_digits_and_hyphens_up_to_40() {
         for ok in ["a", "my-cache-01", "A1-b2", &"x".repeat(40)] {
-            assert_eq!(check("--cache-name", ok), Ok(()), "{ok}");
+            assert_eq!(check(Field::CacheName, ok), Ok(()), "{ok}");
         }
     }
 
     #[test]
     fn takes_user_ids_that_begin_with_a_letter_only() {
         for ok in ["a", "iam-user-01", "Z9"] {
-            assert_eq!(check_user_id("--user-id", ok), Ok(()), "{ok}");
+            assert_eq!(check_user_id(ok), Ok(()), "{ok}");
         }
         for bad in ["1abc", "-a", "9"] {
-            let err = check_user_id("--user-id", bad).unwrap_err();
+            let err = check_user_id(bad).unwrap_err();
             assert!(
                 matches!(err, Error::UserIdWithoutLetter { .. }),
                 "{bad}: {err}"
@@ -95,7 +95,7 @@ mod tests {
             );
         }
         assert!(matches!(
-            check_user_id("--user-id", "a b"),
+            check_user_id("a b"),
             Err(Error::InvalidName { .. })
         ));
     }
@@ -111,8 +111,8 @@ mod tests {
             "é",
             "a/b",
         ] {
-            let err = check("--user-id", bad).unwrap_err();
-            assert!(err.to_string().starts_with("--user-id '"), "{bad}: {err}");
+            let err = check(Field::UserId, bad).unwrap_err();
+            assert!(err.to_string().starts_with("the user id '"), "{bad}: {err}");
         }
     }
 }
