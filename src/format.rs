@@ -103,8 +103,8 @@ impl Connection<'_> {
 
 /// The formats that differ by engine were asked for without one.
 #[derive(Debug, thiserror::Error)]
-#[error("--format {0} needs the database engine, which port {1} does not tell; pass --engine postgres or --engine mysql")]
-pub struct EngineNeeded(&'static str, u16);
+#[error("the {0} format needs the database engine, which port {1} does not tell; give the engine")]
+pub struct EngineNeeded(pub &'static str, pub u16);
 
 /// The text to print on stdout, ending in a newline.
 pub fn render(output: Output, issued: &Connection, now: SystemTime) -> String {

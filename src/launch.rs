@@ -132,7 +132,7 @@ pub enum PlanError<E> {
     ClearTextSslMode(String),
     /// Neither the program, nor the engine asked for, nor the port tells
     /// the engine, and no variable was named for the token.
-    #[error("cannot tell which database {} is a client of; pass --engine postgres or --engine mysql, or --env-var NAME to hand it the token in that variable", .0.display())]
+    #[error("cannot tell which database {} is a client of; give the engine, or a variable to hand it the token in", .0.display())]
     UnknownClient(PathBuf),
     /// The CA file could not be had.
     #[error(transparent)]
@@ -629,7 +629,7 @@ mod tests {
         .unwrap_err();
         assert!(
             err.to_string()
-                .starts_with("cannot tell which database python3 is a client of; pass --engine"),
+                .starts_with("cannot tell which database python3 is a client of; give the engine"),
             "{err}"
         );
         let mut forced = options(&["python3"]);

@@ -174,28 +174,28 @@ impl Dialect {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    #[error("--username is required; pass the database user to create, e.g. --username jane_doe")]
+    #[error("no user name; give the database user to create, e.g. jane_doe")]
     NoUsers,
-    #[error("--username {0} is given twice; pass each user once")]
+    #[error("the user name {0} is given twice; give each user once")]
     Duplicate(Shown),
-    #[error("--username {name} is {bytes} bytes long; PostgreSQL cuts role names to 63 bytes (NAMEDATALEN 64), so pass a name of at most 63 bytes")]
+    #[error("the user name {name} is {bytes} bytes long; PostgreSQL cuts role names to 63 bytes (NAMEDATALEN 64), so give a name of at most 63 bytes")]
     PostgresTooLong { name: Shown, bytes: usize },
-    #[error("--username {0} starts with pg_, which PostgreSQL reserves for its own roles; pass another name")]
+    #[error("the user name {0} starts with pg_, which PostgreSQL reserves for its own roles; give another name")]
     PostgresReservedPrefix(Shown),
     #[error(
-        "--username {0} is a name PostgreSQL reserves (every role, or no role); pass another name"
+        "the user name {0} is a name PostgreSQL reserves (every role, or no role); give another name"
     )]
     PostgresReservedName(Shown),
-    #[error("--username {name} is {chars} characters long; {engine} user names have at most {max}, so pass a shorter name")]
+    #[error("the user name {name} is {chars} characters long; {engine} user names have at most {max}, so give a shorter name")]
     MysqlTooLong {
         name: Shown,
         chars: usize,
         max: usize,
         engine: &'static str,
     },
-    #[error("--username {name} ends with a space, which {engine} drops from user names, so the user made would not be the one that logs in; pass the name without it")]
+    #[error("the user name {name} ends with a space, which {engine} drops from user names, so the user made would not be the one that logs in; give the name without it")]
     TrailingSpace { name: Shown, engine: &'static str },
-    #[error("--username {name} contains {character}; {engine} user names hold only characters up to U+FFFF, so pass a name without it")]
+    #[error("the user name {name} contains {character}; {engine} user names hold only characters up to U+FFFF, so give a name without it")]
     BeyondBmp {
         name: Shown,
         character: String,

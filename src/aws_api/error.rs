@@ -16,7 +16,7 @@ pub enum ApiError {
         message: String,
     },
     /// No answer in time.
-    #[error("{operation} got no answer in time ({message}); check the network path to AWS (proxy settings, a VPC endpoint), or allow longer with --cli-connect-timeout and --cli-read-timeout")]
+    #[error("{operation} got no answer in time ({message}); check the network path to AWS (proxy settings, a VPC endpoint), or allow longer connect and read timeouts")]
     Timeout { operation: String, message: String },
     /// The endpoint could not be reached or spoken to.
     #[error("{operation} could not reach AWS: {message}")]

@@ -137,6 +137,10 @@ impl From<PlanError<Failure>> for Failure {
     fn from(err: PlanError<Failure>) -> Failure {
         match err {
             PlanError::CaFile(failure) => failure,
+            PlanError::UnknownClient(program) => Failure::usage(anyhow!(
+                "cannot tell which database {} is a client of; pass --engine postgres or --engine mysql, or --env-var NAME to hand it the token in that variable",
+                program.display()
+            )),
             other => Failure::usage(anyhow!("{other}")),
         }
     }

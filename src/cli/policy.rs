@@ -19,6 +19,7 @@ use crate::cli::issue::{block_on, Stderr};
 use crate::cli::options::Signing;
 use crate::cli::options::{self, utf8};
 use crate::cli::stdout::write_stdout;
+use crate::cli::worded;
 
 /// Print the IAM policy that lets a principal log in with a token.
 ///
@@ -199,7 +200,8 @@ fn failure(err: LookupError) -> Failure {
         LookupError::Profiles(err) => Failure::runtime(err),
         LookupError::Region(err) => Failure::from(err),
         LookupError::Credentials(err) => Failure::runtime(anyhow!(
-            "{err}; or make the policy without AWS calls: {OFFLINE}"
+            "{}; or make the policy without AWS calls: {OFFLINE}",
+            worded::worded(&err)
         )),
         LookupError::Api(err) => api_failure(&err),
         err @ LookupError::NotFound { .. } => Failure::runtime(anyhow!(
@@ -223,11 +225,13 @@ fn api_failure(err: &ApiError) -> Failure {
                 "pass the resource id yourself: --resource-id ID --account ACCOUNT --region REGION"
             };
             Failure::runtime(anyhow!(
-                "{err}; allow {permission} to the caller, or {offline}"
+                "{}; allow {permission} to the caller, or {offline}",
+                worded::api(err)
             ))
         }
         None => Failure::runtime(anyhow!(
-            "{err}; or make the policy without AWS calls: --resource-id ID --account ACCOUNT --region REGION"
+            "{}; or make the policy without AWS calls: --resource-id ID --account ACCOUNT --region REGION",
+            worded::api(err)
         )),
     }
 }

@@ -5,9 +5,15 @@
 
 use std::error::Error as StdError;
 
+use rds_auth_token::aws_api::ApiError;
+use rds_auth_token::credentials::CredentialsError;
+use rds_auth_token::format::EngineNeeded;
+use rds_auth_token::inspect::NotAToken;
 use rds_auth_token::issuer::IssueError;
+use rds_auth_token::policy::PolicyError;
 use rds_auth_token::region::RegionError;
-use rds_auth_token::{Error, Field};
+use rds_auth_token::tls::TlsError;
+use rds_auth_token::{sql, Error, Field};
 
 /// The flag of `field`.
 pub fn flag(field: Field) -> &'static str {
@@ -29,9 +35,9 @@ pub fn line(err: &anyhow::Error) -> String {
     parts.join(": ")
 }
 
-/// One error of a chain in the command line's words: the library's token
-/// and region errors with flags, anything else as it says itself.
-fn worded(err: &(dyn StdError + 'static)) -> String {
+/// One error of a chain in the command line's words: the library's errors
+/// with flags, anything else as it says itself.
+pub fn worded(err: &(dyn StdError + 'static)) -> String {
     if let Some(err) = err.downcast_ref::<Error>() {
         return token(err);
     }
@@ -46,10 +52,86 @@ fn worded(err: &(dyn StdError + 'static)) -> String {
                 "no region: --hostname '{hostname}' is not an Aurora DSQL endpoint (<id>.dsql.<region>.on.aws), so it names no region; pass --region, set AWS_REGION, or set region in the profile"
             ),
             IssueError::NoRegionInName => "no region: a cache or cluster name carries none; pass --region, set AWS_REGION, or set region in the profile".to_owned(),
+            IssueError::Credentials(err) | IssueError::Profiles(err) => credentials(err),
             other => other.to_string(),
         };
     }
+    if let Some(err) = err.downcast_ref::<CredentialsError>() {
+        return credentials(err);
+    }
+    if let Some(err) = err.downcast_ref::<PolicyError>() {
+        return policy(err);
+    }
+    if let Some(err) = err.downcast_ref::<sql::Error>() {
+        return sql(err);
+    }
+    if let Some(err) = err.downcast_ref::<TlsError>() {
+        return match err {
+            TlsError::NoCacheFolder => {
+                "no folder for the CA bundle: set HOME or XDG_CACHE_HOME, or pass --ssl-ca FILE"
+                    .to_owned()
+            }
+            TlsError::File(err) => {
+                format!("could not write the CA bundle: {err}; or pass --ssl-ca FILE")
+            }
+            other => other.to_string(),
+        };
+    }
+    if let Some(EngineNeeded(format, port)) = err.downcast_ref::<EngineNeeded>() {
+        return format!("--format {format} needs the database engine, which port {port} does not tell; pass --engine postgres or --engine mysql");
+    }
+    if let Some(NotAToken::Empty) = err.downcast_ref::<NotAToken>() {
+        return "the input is empty; pass a token as the argument or on stdin, e.g. rds-auth-token --hostname H --port P --username U | rds-auth-token inspect".to_owned();
+    }
+    if let Some(err) = err.downcast_ref::<ApiError>() {
+        return api(err);
+    }
     err.to_string()
+}
+
+/// A credential error with the flags that fix it.
+fn credentials(err: &CredentialsError) -> String {
+    match err {
+        CredentialsError::NotFound(why) => format!("no AWS credentials found; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, pass --profile NAME, or run where an instance, container or web identity role is available ({why})"),
+        CredentialsError::CaBundle(why) => format!("{why}; point --ca-bundle (or AWS_CA_BUNDLE, or ca_bundle in the profile) at a readable PEM file of CA certificates"),
+        CredentialsError::UntrustedCertificate(why) => format!("could not load AWS credentials: {why}; if a proxy or private CA signs this certificate, trust its CA with AWS_CA_BUNDLE=/path/to/ca.pem, ca_bundle in the profile, or --ca-bundle"),
+        other => other.to_string(),
+    }
+}
+
+/// An AWS API error with the flags that fix it.
+pub fn api(err: &ApiError) -> String {
+    match err {
+        ApiError::Timeout { operation, message } => format!("{operation} got no answer in time ({message}); check the network path to AWS (proxy settings, a VPC endpoint), or allow longer with --cli-connect-timeout and --cli-read-timeout"),
+        other => other.to_string(),
+    }
+}
+
+/// A policy input error, named by its flag.
+fn policy(err: &PolicyError) -> String {
+    match err {
+        PolicyError::Account(v) => format!("--account {v} is not an AWS account id; pass the 12 digits, e.g. 123456789012 (`aws sts get-caller-identity --query Account`)"),
+        PolicyError::ResourceId(v) => format!("--resource-id {v} is not an RDS resource id; pass the instance's DbiResourceId (db-...), the Aurora cluster's DbClusterResourceId (cluster-...) or the proxy's id (prx-...), e.g. from `aws rds describe-db-instances --query 'DBInstances[].DbiResourceId'`"),
+        PolicyError::Region(v) => format!("--region {v} is not a region name; use one like us-east-1, eu-west-1 or cn-north-1"),
+        PolicyError::EmptyUser => "--username is empty; pass the database user's name, or '*' for every user".to_owned(),
+        PolicyError::UserControlCharacter(v) => format!("--username {v} holds a control character, which no database user name has; pass the name as it is in the database"),
+        other => other.to_string(),
+    }
+}
+
+/// A user name `sql` cannot make, named by its flag.
+fn sql(err: &sql::Error) -> String {
+    match err {
+        sql::Error::NoUsers => "--username is required; pass the database user to create, e.g. --username jane_doe".to_owned(),
+        sql::Error::Duplicate(v) => format!("--username {v} is given twice; pass each user once"),
+        sql::Error::PostgresTooLong { name, bytes } => format!("--username {name} is {bytes} bytes long; PostgreSQL cuts role names to 63 bytes (NAMEDATALEN 64), so pass a name of at most 63 bytes"),
+        sql::Error::PostgresReservedPrefix(v) => format!("--username {v} starts with pg_, which PostgreSQL reserves for its own roles; pass another name"),
+        sql::Error::PostgresReservedName(v) => format!("--username {v} is a name PostgreSQL reserves (every role, or no role); pass another name"),
+        sql::Error::MysqlTooLong { name, chars, max, engine } => format!("--username {name} is {chars} characters long; {engine} user names have at most {max}, so pass a shorter name"),
+        sql::Error::TrailingSpace { name, engine } => format!("--username {name} ends with a space, which {engine} drops from user names, so the user made would not be the one that logs in; pass the name without it"),
+        sql::Error::BeyondBmp { name, character, engine } => format!("--username {name} contains {character}; {engine} user names hold only characters up to U+FFFF, so pass a name without it"),
+        other => other.to_string(),
+    }
 }
 
 /// A region error with the flags that fix it.

@@ -391,7 +391,7 @@ pub enum CredentialsError {
     AccessKeyWithoutSecret,
     #[error("profile '{profile}' names itself as its source_profile but has no aws_access_key_id and aws_secret_access_key of its own; add them, or set source_profile to a profile that has them")]
     SourcesItself { profile: String },
-    #[error("no AWS credentials found; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, pass --profile NAME, or run where an instance, container or web identity role is available ({0})")]
+    #[error("no AWS credentials found; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, select a profile (AWS_PROFILE), or run where an instance, container or web identity role is available ({0})")]
     NotFound(String),
     #[error("could not load AWS credentials: {0}")]
     Provider(String),
@@ -399,9 +399,9 @@ pub enum CredentialsError {
     SsoLogin { profile: String, reason: String },
     #[error("the aws login session of profile '{profile}' cannot be used ({reason}); run `aws login --profile {profile}` and try again")]
     LoginAgain { profile: String, reason: String },
-    #[error("{0}; point --ca-bundle (or AWS_CA_BUNDLE, or ca_bundle in the profile) at a readable PEM file of CA certificates")]
+    #[error("{0}; point AWS_CA_BUNDLE (or ca_bundle in the profile) at a readable PEM file of CA certificates")]
     CaBundle(String),
-    #[error("could not load AWS credentials: {0}; if a proxy or private CA signs this certificate, trust its CA with AWS_CA_BUNDLE=/path/to/ca.pem, ca_bundle in the profile, or --ca-bundle")]
+    #[error("could not load AWS credentials: {0}; if a proxy or private CA signs this certificate, trust its CA with AWS_CA_BUNDLE=/path/to/ca.pem or ca_bundle in the profile")]
     UntrustedCertificate(String),
     #[error("the AWS credentials from {source_name} expired at {expired_at}; refresh them (for IAM Identity Center: aws sso login) and try again")]
     Expired {

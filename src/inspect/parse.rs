@@ -107,7 +107,7 @@ impl Param {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum NotAToken {
-    #[error("the input is empty; pass a token as the argument or on stdin, e.g. rds-auth-token --hostname H --port P --username U | rds-auth-token inspect")]
+    #[error("the input is empty; give a token")]
     Empty,
     #[error(
         "the input is {0} bytes, more than 1 MiB; a token is a few KiB at most: pass one token"

@@ -73,15 +73,17 @@ pub fn partition(region: &str) -> &'static str {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum PolicyError {
-    #[error("--account {0} is not an AWS account id; pass the 12 digits, e.g. 123456789012 (`aws sts get-caller-identity --query Account`)")]
+    #[error("the account {0} is not an AWS account id; give the 12 digits, e.g. 123456789012 (`aws sts get-caller-identity --query Account`)")]
     Account(Shown),
-    #[error("--resource-id {0} is not an RDS resource id; pass the instance's DbiResourceId (db-...), the Aurora cluster's DbClusterResourceId (cluster-...) or the proxy's id (prx-...), e.g. from `aws rds describe-db-instances --query 'DBInstances[].DbiResourceId'`")]
+    #[error("the resource id {0} is not an RDS resource id; give the instance's DbiResourceId (db-...), the Aurora cluster's DbClusterResourceId (cluster-...) or the proxy's id (prx-...), e.g. from `aws rds describe-db-instances --query 'DBInstances[].DbiResourceId'`")]
     ResourceId(Shown),
-    #[error("--region {0} is not a region name; use one like us-east-1, eu-west-1 or cn-north-1")]
+    #[error(
+        "the region {0} is not a region name; use one like us-east-1, eu-west-1 or cn-north-1"
+    )]
     Region(Shown),
-    #[error("--username is empty; pass the database user's name, or '*' for every user")]
+    #[error("the user name is empty; give the database user's name, or '*' for every user")]
     EmptyUser,
-    #[error("--username {0} holds a control character, which no database user name has; pass the name as it is in the database")]
+    #[error("the user name {0} holds a control character, which no database user name has; give the name as it is in the database")]
     UserControlCharacter(Shown),
 }
 
@@ -386,7 +388,7 @@ mod tests {
         };
         for account in ["12345678901", "1234567890123", "12345678901a", ""] {
             let err = try_new("us-east-1", account, "db-ABC", "u");
-            assert!(err.starts_with("--account "), "{err}");
+            assert!(err.starts_with("the account "), "{err}");
             assert!(!err.contains('\n'));
         }
         for id in [
@@ -399,13 +401,15 @@ mod tests {
             "db-ABC\n",
         ] {
             let err = try_new("us-east-1", "123456789012", id, "u");
-            assert!(err.starts_with("--resource-id "), "{err}");
+            assert!(err.starts_with("the resource id "), "{err}");
             assert!(err.contains("DbiResourceId"), "{err}");
             assert!(!err.contains('\n'), "{err}");
         }
-        assert!(try_new("US-EAST-1", "123456789012", "db-A", "u").starts_with("--region "));
-        assert!(try_new("us-east-1", "123456789012", "db-A", "").starts_with("--username "));
-        assert!(try_new("us-east-1", "123456789012", "db-A", "a\u{1b}b").starts_with("--username "));
+        assert!(try_new("US-EAST-1", "123456789012", "db-A", "u").starts_with("the region "));
+        assert!(try_new("us-east-1", "123456789012", "db-A", "").starts_with("the user name "));
+        assert!(
+            try_new("us-east-1", "123456789012", "db-A", "a\u{1b}b").starts_with("the user name ")
+        );
         for id in ["db-ABC123", "cluster-XYZ", "prx-0123456789abcdef0", "*"] {
             assert_eq!(validate_resource_id(id), Ok(()), "{id}");
         }

@@ -314,7 +314,7 @@ fn refuses_names_the_server_would_cut_change_or_refuse() {
     let pg64 = "x".repeat(64);
     assert_eq!(
         check(Dialect::Postgres, &pg64),
-        format!("--username '{pg64}' is 64 bytes long; PostgreSQL cuts role names to 63 bytes (NAMEDATALEN 64), so pass a name of at most 63 bytes")
+        format!("the user name '{pg64}' is 64 bytes long; PostgreSQL cuts role names to 63 bytes (NAMEDATALEN 64), so give a name of at most 63 bytes")
     );
     // 21 three-byte characters are 63 bytes; 22 are 66.
     assert!(create_users(
@@ -326,7 +326,7 @@ fn refuses_names_the_server_would_cut_change_or_refuse() {
     assert!(create_users(Dialect::Postgres, &[Username::new("x".repeat(63)).unwrap()]).is_ok());
     assert_eq!(
         check(Dialect::Postgres, "pg_monitor"),
-        "--username 'pg_monitor' starts with pg_, which PostgreSQL reserves for its own roles; pass another name"
+        "the user name 'pg_monitor' starts with pg_, which PostgreSQL reserves for its own roles; give another name"
     );
     for reserved in ["public", "none"] {
         assert!(check(Dialect::Postgres, reserved).contains("a name PostgreSQL reserves"));
@@ -339,7 +339,7 @@ fn refuses_names_the_server_would_cut_change_or_refuse() {
     assert_eq!(
         check(Dialect::Mysql, &"名".repeat(33)),
         format!(
-            "--username '{}' is 33 characters long; MySQL user names have at most 32, so pass a shorter name",
+            "the user name '{}' is 33 characters long; MySQL user names have at most 32, so give a shorter name",
             "名".repeat(33)
         )
     );
@@ -348,11 +348,11 @@ fn refuses_names_the_server_would_cut_change_or_refuse() {
         .contains("is 129 characters long; MariaDB user names have at most 128"));
     assert_eq!(
         check(Dialect::Mariadb, " spaced "),
-        "--username ' spaced ' ends with a space, which MariaDB drops from user names, so the user made would not be the one that logs in; pass the name without it"
+        "the user name ' spaced ' ends with a space, which MariaDB drops from user names, so the user made would not be the one that logs in; give the name without it"
     );
     assert_eq!(
         check(Dialect::Mysql, "smile😀"),
-        "--username 'smile😀' contains U+1F600; MySQL user names hold only characters up to U+FFFF, so pass a name without it"
+        "the user name 'smile😀' contains U+1F600; MySQL user names hold only characters up to U+FFFF, so give a name without it"
     );
     assert!(create_users(Dialect::Postgres, &[Username::new("smile😀 ").unwrap()]).is_ok());
 }
@@ -363,14 +363,14 @@ fn refuses_no_users_and_a_user_given_twice() {
         create_users(Dialect::Postgres, &[])
             .unwrap_err()
             .to_string(),
-        "--username is required; pass the database user to create, e.g. --username jane_doe"
+        "no user name; give the database user to create, e.g. jane_doe"
     );
     let twice = [Username::new("a").unwrap(), Username::new("a").unwrap()];
     assert_eq!(
         create_users(Dialect::Mysql, &twice)
             .unwrap_err()
             .to_string(),
-        "--username 'a' is given twice; pass each user once"
+        "the user name 'a' is given twice; give each user once"
     );
     let cases = [Username::new("a").unwrap(), Username::new("A").unwrap()];
     assert!(create_users(Dialect::Mysql, &cases).is_ok());
@@ -427,7 +427,7 @@ proptest! {
                     }
                     prop_assert_eq!(text.lines().count(), statements.as_slice().len());
                 }
-                Err(err) => prop_assert!(err.to_string().starts_with("--username "), "{}", err),
+                Err(err) => prop_assert!(err.to_string().starts_with("the user name "), "{}", err),
             }
         }
     }

@@ -78,10 +78,12 @@ impl Bundle {
 #[non_exhaustive]
 pub enum TlsError {
     /// Neither `XDG_CACHE_HOME` nor `HOME` names a folder.
-    #[error("no folder for the CA bundle: set HOME or XDG_CACHE_HOME, or pass --ssl-ca FILE")]
+    #[error(
+        "no folder for the CA bundle: set HOME or XDG_CACHE_HOME, or name a CA file of your own"
+    )]
     NoCacheFolder,
     /// The file or its folder could not be written, or is not private.
-    #[error("could not write the CA bundle: {0}; or pass --ssl-ca FILE")]
+    #[error("could not write the CA bundle: {0}; or name a CA file of your own")]
     File(#[from] PrivateFileError),
 }
 
