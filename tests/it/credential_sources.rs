@@ -128,34 +128,8 @@ fn metadata_json(creds: &Creds, expiration: &str) -> String {
 }
 
 // ---------------------------------------------------------------------------
-// 1. Environment variables
-
-#[test]
-fn signs_with_access_keys_from_the_environment() {
-    let mut env = TestEnv::new();
-    env.with_env_keys();
-    let creds = Creds {
-        access_key: ACCESS_KEY,
-        secret_key: SECRET_KEY,
-        session_token: None,
-    };
-    assert_token_from(&run_debug(&env, &[]), &creds, "environment variables", &[]);
-}
-
-#[test]
-fn signs_with_a_session_token_from_the_environment() {
-    let mut env = TestEnv::new();
-    env.with_env_keys().env("AWS_SESSION_TOKEN", SESSION_TOKEN);
-    let creds = Creds {
-        access_key: ACCESS_KEY,
-        secret_key: SECRET_KEY,
-        session_token: Some(SESSION_TOKEN),
-    };
-    assert_token_from(&run_debug(&env, &[]), &creds, "environment variables", &[]);
-}
-
-// ---------------------------------------------------------------------------
-// 2. Shared credentials and config files, static keys
+// 1. Environment variables and 2. shared credentials and config files:
+// static keys, which file, which profile, and who wins, as the AWS CLI has it
 
 fn credentials_file(sections: &[(&str, &Creds)]) -> String {
     sections
@@ -170,84 +144,190 @@ fn credentials_file(sections: &[(&str, &Creds)]) -> String {
         .join("\n")
 }
 
-#[test]
-fn signs_with_the_default_profile_of_the_shared_credentials_file() {
-    let env = TestEnv::new();
+const ENV_KEYS: Creds<'static> = Creds {
+    access_key: ACCESS_KEY,
+    secret_key: SECRET_KEY,
+    session_token: None,
+};
+
+/// One way to give static keys: the set-up, the arguments, and the keys the
+/// token must be signed with, from which source, with which `--debug`
+/// words, and which other secrets must not show.
+struct StaticCase {
+    what: &'static str,
+    setup: fn(&mut TestEnv),
+    args: &'static [&'static str],
+    creds: Creds<'static>,
+    source: &'static str,
+    debug: Option<&'static str>,
+    also_secret: &'static [&'static str],
+}
+
+/// `default` with [`PROFILE_KEYS`] and `named` with [`NAMED_KEYS`].
+fn default_and_named(env: &mut TestEnv) {
     env.write(
         ".aws/credentials",
         &credentials_file(&[("default", &PROFILE_KEYS), ("named", &NAMED_KEYS)]),
     );
-    let run = run_debug(&env, &[]);
-    assert_token_from(&run, &PROFILE_KEYS, "static keys in a profile", &[]);
-    run.stderr_contains("(profile 'default' from default)");
 }
 
-#[test]
-fn signs_with_the_profile_named_by_the_profile_flag() {
-    let env = TestEnv::new();
+fn named_only(env: &mut TestEnv) {
     env.write(
         ".aws/credentials",
-        &credentials_file(&[("default", &PROFILE_KEYS), ("named", &NAMED_KEYS)]),
-    );
-    let run = run_debug(&env, &["--profile", "named"]);
-    assert_token_from(&run, &NAMED_KEYS, "static keys in a profile", &[]);
-    run.stderr_contains("(profile 'named' from --profile)");
-}
-
-#[test]
-fn signs_with_the_profile_named_by_aws_profile() {
-    let mut env = TestEnv::new();
-    env.write(
-        ".aws/credentials",
-        &credentials_file(&[("default", &PROFILE_KEYS), ("named", &NAMED_KEYS)]),
-    );
-    env.env("AWS_PROFILE", "named");
-    let run = run_debug(&env, &[]);
-    assert_token_from(&run, &NAMED_KEYS, "static keys in a profile", &[]);
-    run.stderr_contains("(profile 'named' from AWS_PROFILE)");
-}
-
-#[test]
-fn reads_the_credentials_file_named_by_aws_shared_credentials_file() {
-    let mut env = TestEnv::new();
-    env.write(
-        ".aws/credentials",
-        &credentials_file(&[("default", &PROFILE_KEYS)]),
-    );
-    let elsewhere = env.write(
-        "elsewhere/creds.ini",
-        &credentials_file(&[("default", &NAMED_KEYS)]),
-    );
-    env.env("AWS_SHARED_CREDENTIALS_FILE", &elsewhere);
-    assert_token_from(
-        &run_debug(&env, &[]),
-        &NAMED_KEYS,
-        "static keys in a profile",
-        &[],
+        &credentials_file(&[("named", &NAMED_KEYS)]),
     );
 }
 
+const STATIC_CASES: &[StaticCase] = &[
+    StaticCase {
+        what: "access keys from the environment",
+        setup: |env| {
+            env.with_env_keys();
+        },
+        args: &[],
+        creds: ENV_KEYS,
+        source: "environment variables",
+        debug: None,
+        also_secret: &[],
+    },
+    StaticCase {
+        what: "a session token from the environment",
+        setup: |env| {
+            env.with_env_keys().env("AWS_SESSION_TOKEN", SESSION_TOKEN);
+        },
+        args: &[],
+        creds: Creds {
+            session_token: Some(SESSION_TOKEN),
+            ..ENV_KEYS
+        },
+        source: "environment variables",
+        debug: None,
+        also_secret: &[],
+    },
+    StaticCase {
+        what: "the default profile of the shared credentials file",
+        setup: default_and_named,
+        args: &[],
+        creds: PROFILE_KEYS,
+        source: "static keys in a profile",
+        debug: Some("(profile 'default' from default)"),
+        also_secret: &[],
+    },
+    StaticCase {
+        what: "the profile named by --profile",
+        setup: default_and_named,
+        args: &["--profile", "named"],
+        creds: NAMED_KEYS,
+        source: "static keys in a profile",
+        debug: Some("(profile 'named' from --profile)"),
+        also_secret: &[],
+    },
+    StaticCase {
+        what: "the profile named by AWS_PROFILE",
+        setup: |env| {
+            default_and_named(env);
+            env.env("AWS_PROFILE", "named");
+        },
+        args: &[],
+        creds: NAMED_KEYS,
+        source: "static keys in a profile",
+        debug: Some("(profile 'named' from AWS_PROFILE)"),
+        also_secret: &[],
+    },
+    StaticCase {
+        what: "the credentials file named by AWS_SHARED_CREDENTIALS_FILE",
+        setup: |env| {
+            env.write(
+                ".aws/credentials",
+                &credentials_file(&[("default", &PROFILE_KEYS)]),
+            );
+            let elsewhere = env.write(
+                "elsewhere/creds.ini",
+                &credentials_file(&[("default", &NAMED_KEYS)]),
+            );
+            env.env("AWS_SHARED_CREDENTIALS_FILE", &elsewhere);
+        },
+        args: &[],
+        creds: NAMED_KEYS,
+        source: "static keys in a profile",
+        debug: None,
+        also_secret: &[],
+    },
+    StaticCase {
+        what: "keys in the config file named by AWS_CONFIG_FILE",
+        setup: |env| {
+            env.write(
+                ".aws/config",
+                "[profile other]\naws_access_key_id = AKIAWRONGWRONGWRONG1\naws_secret_access_key = wrong\n",
+            );
+            let elsewhere = env.write(
+                "elsewhere/config.ini",
+                &format!(
+                    "[profile other]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+                    NAMED_KEYS.access_key, NAMED_KEYS.secret_key
+                ),
+            );
+            env.env("AWS_CONFIG_FILE", &elsewhere);
+        },
+        args: &["--profile", "other"],
+        creds: NAMED_KEYS,
+        source: "static keys in a profile",
+        debug: None,
+        also_secret: &[],
+    },
+    // botocore drops the environment provider when --profile is given.
+    StaticCase {
+        what: "--profile over keys in the environment",
+        setup: |env| {
+            env.with_env_keys();
+            named_only(env);
+        },
+        args: &["--profile", "named"],
+        creds: NAMED_KEYS,
+        source: "static keys in a profile",
+        debug: None,
+        also_secret: &[SECRET_KEY],
+    },
+    StaticCase {
+        what: "keys in the environment over AWS_PROFILE",
+        setup: |env| {
+            env.with_env_keys().env("AWS_PROFILE", "named");
+            named_only(env);
+        },
+        args: &[],
+        creds: ENV_KEYS,
+        source: "environment variables",
+        debug: None,
+        also_secret: &[NAMED_KEYS.secret_key],
+    },
+    // With --profile the AWS CLI does not read keys from the environment at
+    // all, not even an access key without its secret.
+    StaticCase {
+        what: "--profile with an access key alone in the environment",
+        setup: |env| {
+            env.env("AWS_ACCESS_KEY_ID", ACCESS_KEY);
+            named_only(env);
+        },
+        args: &["--profile", "named"],
+        creds: NAMED_KEYS,
+        source: "static keys in a profile",
+        debug: None,
+        also_secret: &[],
+    },
+];
+
 #[test]
-fn reads_keys_from_the_config_file_named_by_aws_config_file() {
-    let mut env = TestEnv::new();
-    env.write(
-        ".aws/config",
-        "[profile other]\naws_access_key_id = AKIAWRONGWRONGWRONG1\naws_secret_access_key = wrong\n",
-    );
-    let elsewhere = env.write(
-        "elsewhere/config.ini",
-        &format!(
-            "[profile other]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
-            NAMED_KEYS.access_key, NAMED_KEYS.secret_key
-        ),
-    );
-    env.env("AWS_CONFIG_FILE", &elsewhere);
-    assert_token_from(
-        &run_debug(&env, &["--profile", "other"]),
-        &NAMED_KEYS,
-        "static keys in a profile",
-        &[],
-    );
+fn signs_with_static_keys_from_where_the_aws_cli_finds_them() {
+    for case in STATIC_CASES {
+        let mut env = TestEnv::new();
+        (case.setup)(&mut env);
+        let run = run_debug(&env, case.args);
+        eprintln!("case: {}", case.what);
+        assert_token_from(&run, &case.creds, case.source, case.also_secret);
+        if let Some(words) = case.debug {
+            run.stderr_contains(words);
+        }
+    }
 }
 
 #[test]
@@ -291,41 +371,6 @@ fn signs_for_the_region_of_the_selected_profile_when_no_region_is_given() {
         "jane_doe",
         "us-west-2",
         NAMED_KEYS.secret_key,
-    );
-}
-
-#[test]
-fn lets_the_profile_flag_win_over_keys_in_the_environment_as_the_aws_cli_does() {
-    // botocore drops the environment provider when --profile is given.
-    let mut env = TestEnv::new();
-    env.with_env_keys();
-    env.write(
-        ".aws/credentials",
-        &credentials_file(&[("named", &NAMED_KEYS)]),
-    );
-    let run = run_debug(&env, &["--profile", "named"]);
-    assert_token_from(&run, &NAMED_KEYS, "static keys in a profile", &[SECRET_KEY]);
-}
-
-#[test]
-fn lets_keys_in_the_environment_win_over_aws_profile_as_the_aws_cli_does() {
-    let mut env = TestEnv::new();
-    env.with_env_keys().env("AWS_PROFILE", "named");
-    env.write(
-        ".aws/credentials",
-        &credentials_file(&[("named", &NAMED_KEYS)]),
-    );
-    let creds = Creds {
-        access_key: ACCESS_KEY,
-        secret_key: SECRET_KEY,
-        session_token: None,
-    };
-    let run = run_debug(&env, &[]);
-    assert_token_from(
-        &run,
-        &creds,
-        "environment variables",
-        &[NAMED_KEYS.secret_key],
     );
 }
 
@@ -864,44 +909,76 @@ fn reports_a_credential_process_that_prints_malformed_json_without_echoing_it() 
     assert_no_secret(&run, &PROCESS_CREDS, &[]);
 }
 
-#[test]
-fn reports_a_profile_that_names_itself_as_its_source_profile() {
-    let env = TestEnv::new();
-    env.write(
-        ".aws/config",
-        &format!("[profile loop]\nrole_arn = {ROLE_ARN}\nsource_profile = loop\n"),
-    );
-    env.run_token(&["--profile", "loop"])
-        .fails_with(1)
-        .stderr_contains("profile 'loop' names itself as its source_profile")
-        .stderr_contains("add them, or set source_profile to a profile that has them");
+/// A set-up the chain refuses: the arguments, and what stderr must say.
+struct RefusedCase {
+    setup: fn(&mut TestEnv),
+    args: &'static [&'static str],
+    says: &'static [&'static str],
 }
 
-#[test]
-fn reports_a_profile_flag_that_names_no_profile() {
-    let env = TestEnv::new();
-    env.write(
-        ".aws/credentials",
-        &credentials_file(&[("default", &PROFILE_KEYS)]),
-    );
-    env.run_token(&["--profile", "nope"])
-        .fails_with(1)
-        .stderr_contains(
-            "profile 'nope' (from --profile) is not in the shared config or credentials file",
-        );
-}
+const REFUSED_CASES: &[RefusedCase] = &[
+    RefusedCase {
+        setup: |env| {
+            env.write(
+                ".aws/config",
+                &format!("[profile loop]\nrole_arn = {ROLE_ARN}\nsource_profile = loop\n"),
+            );
+        },
+        args: &["--profile", "loop"],
+        says: &[
+            "profile 'loop' names itself as its source_profile",
+            "add them, or set source_profile to a profile that has them",
+        ],
+    },
+    RefusedCase {
+        setup: |env| {
+            env.write(
+                ".aws/credentials",
+                &credentials_file(&[("default", &PROFILE_KEYS)]),
+            );
+        },
+        args: &["--profile", "nope"],
+        says: &["profile 'nope' (from --profile) is not in the shared config or credentials file"],
+    },
+    RefusedCase {
+        setup: |env| {
+            env.write(
+                ".aws/credentials",
+                &credentials_file(&[("default", &PROFILE_KEYS)]),
+            );
+            env.env("AWS_PROFILE", "nope");
+        },
+        args: &[],
+        says: &[
+            "profile 'nope' (from AWS_PROFILE) is not in the shared config or credentials file",
+        ],
+    },
+    RefusedCase {
+        setup: |env| {
+            env.write(
+                ".aws/config",
+                &format!(
+                    "[profile a]\nrole_arn = {ROLE_ARN}\nsource_profile = b\n\n\
+                     [profile b]\nrole_arn = {ROLE_ARN}\nsource_profile = a\n"
+                ),
+            );
+        },
+        args: &["--profile", "a"],
+        says: &["infinite loop"],
+    },
+];
 
 #[test]
-fn reports_an_aws_profile_that_names_no_profile() {
-    let mut env = TestEnv::new();
-    env.write(
-        ".aws/credentials",
-        &credentials_file(&[("default", &PROFILE_KEYS)]),
-    );
-    env.env("AWS_PROFILE", "nope");
-    env.run_token(&[]).fails_with(1).stderr_contains(
-        "profile 'nope' (from AWS_PROFILE) is not in the shared config or credentials file",
-    );
+fn refuses_profiles_that_are_missing_or_source_themselves_saying_which() {
+    for case in REFUSED_CASES {
+        let mut env = TestEnv::new();
+        (case.setup)(&mut env);
+        let run = env.run_token(case.args);
+        run.fails_with(1);
+        for words in case.says {
+            run.stderr_contains(words);
+        }
+    }
 }
 
 #[test]
@@ -916,34 +993,6 @@ fn reports_an_access_key_in_the_environment_without_its_secret() {
         "rds-auth-token: error: AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not; \
          set both, or unset AWS_ACCESS_KEY_ID to use a profile\n",
     );
-}
-
-#[test]
-fn reports_profiles_that_name_each_other_as_source_profile() {
-    let env = TestEnv::new();
-    env.write(
-        ".aws/config",
-        &format!(
-            "[profile a]\nrole_arn = {ROLE_ARN}\nsource_profile = b\n\n\
-             [profile b]\nrole_arn = {ROLE_ARN}\nsource_profile = a\n"
-        ),
-    );
-    env.run_token(&["--profile", "a"])
-        .fails_with(1)
-        .stderr_contains("infinite loop");
-}
-
-#[test]
-fn ignores_an_access_key_without_its_secret_when_a_profile_flag_is_given() {
-    // With --profile the AWS CLI does not read keys from the environment at all.
-    let mut env = TestEnv::new();
-    env.env("AWS_ACCESS_KEY_ID", ACCESS_KEY);
-    env.write(
-        ".aws/credentials",
-        &credentials_file(&[("named", &NAMED_KEYS)]),
-    );
-    let run = run_debug(&env, &["--profile", "named"]);
-    assert_token_from(&run, &NAMED_KEYS, "static keys in a profile", &[]);
 }
 
 #[test]
