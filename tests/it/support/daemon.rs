@@ -19,7 +19,7 @@ use super::in_ci;
 /// How long a server may take to start answering.
 pub const STARTUP: Duration = Duration::from_secs(30);
 /// How long a server may take to stop before it is killed.
-const SHUTDOWN: Duration = Duration::from_secs(10);
+pub const SHUTDOWN: Duration = Duration::from_secs(10);
 /// The system user the servers run as when the tests run as root.
 const SERVICE_USER: &str = "rdsauthtest";
 pub const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -139,13 +139,141 @@ fn owner() -> Option<(u32, u32)> {
     }))
 }
 
-/// A running server, leader of its own process group; stopped on drop, then
-/// its folder removed.
-pub struct Daemon {
-    name: &'static str,
+/// A server process the tests started: the leader of its own process
+/// group, with its output in a log, waited for with a deadline, and stopped
+/// on drop (its stop signal, then SIGKILL after [`SHUTDOWN`]). Every server
+/// the tests start runs as one: PostgreSQL, MariaDB, pgbouncer, Redis.
+pub struct Process {
+    name: String,
     child: Child,
     log: PathBuf,
     stop_signal: i32,
+    stopped: bool,
+}
+
+impl Process {
+    /// Starts `cmd` in a process group of its own. With `capture`, its
+    /// stdout and stderr go to `log`; without, the server writes `log`
+    /// itself (a `logfile` setting) and its output is dropped.
+    pub fn spawn(
+        name: impl Into<String>,
+        mut cmd: Command,
+        log: PathBuf,
+        capture: bool,
+        stop_signal: i32,
+    ) -> Result<Process, String> {
+        let name = name.into();
+        if capture {
+            let out = File::create(&log).map_err(|err| format!("{}: {err}", log.display()))?;
+            let err = out.try_clone().map_err(|e| e.to_string())?;
+            cmd.stdout(out).stderr(err);
+        } else {
+            cmd.stdout(Stdio::null()).stderr(Stdio::null());
+        }
+        let child = cmd
+            .stdin(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .map_err(|err| format!("cannot start {name}: {err}"))?;
+        Ok(Process {
+            name,
+            child,
+            log,
+            stop_signal,
+            stopped: false,
+        })
+    }
+
+    /// Its process group (its process id).
+    pub fn group(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    /// The signal that stops it cleanly.
+    pub fn stop_signal(&self) -> i32 {
+        self.stop_signal
+    }
+
+    /// Its log.
+    pub fn log(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The last 25 lines of its log.
+    pub fn log_tail(&self) -> String {
+        let text = self.log();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(25)..].join("\n")
+    }
+
+    /// Waits until `ready` succeeds, at most [`STARTUP`]; says why not, with
+    /// its log, when it exits first or does not answer in time.
+    pub fn wait_until<T>(
+        &mut self,
+        mut ready: impl FnMut() -> Result<T, String>,
+    ) -> Result<T, String> {
+        let deadline = Instant::now() + STARTUP;
+        loop {
+            let last = match ready() {
+                Ok(value) => return Ok(value),
+                Err(err) => err,
+            };
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(format!(
+                    "{} exited at start-up with {status}; its log:\n{}",
+                    self.name,
+                    self.log_tail()
+                ));
+            }
+            if Instant::now() >= deadline {
+                return Err(format!(
+                    "{} did not answer within {STARTUP:?}; last try: {last}\nits log:\n{}",
+                    self.name,
+                    self.log_tail()
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn signal(&self, signal: i32) {
+        // SAFETY: kill has no memory preconditions; the group is our child's.
+        unsafe {
+            libc::kill(-self.group(), signal);
+        }
+    }
+
+    /// Sends the stop signal without waiting: to stop several at once.
+    pub fn begin_stop(&self) {
+        self.signal(self.stop_signal);
+    }
+
+    /// Stops it: the stop signal, up to [`SHUTDOWN`] for it to exit, then
+    /// SIGKILL. Once.
+    pub fn stop(&mut self) {
+        if std::mem::replace(&mut self.stopped, true) {
+            return;
+        }
+        self.begin_stop();
+        let deadline = Instant::now() + SHUTDOWN;
+        while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        self.signal(libc::SIGKILL);
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A running server in a [`Workspace`] of its own; stopped on drop, then
+/// its folder removed.
+pub struct Daemon {
+    process: Process,
     // Dropped after the server has stopped.
     workspace: Workspace,
 }
@@ -157,27 +285,16 @@ impl Daemon {
     pub fn spawn(
         name: &'static str,
         workspace: Workspace,
-        mut cmd: Command,
+        cmd: Command,
         log_name: &str,
         stop_signal: i32,
     ) -> Daemon {
         let log = workspace.path().join(log_name);
-        let out = File::create(&log).unwrap();
+        File::create(&log).unwrap();
         workspace.give(&log);
-        let err = out.try_clone().unwrap();
-        let child = cmd
-            .stdout(out)
-            .stderr(err)
-            .process_group(0)
-            .spawn()
-            .unwrap_or_else(|err| panic!("cannot start {name}: {err}"));
-        Daemon {
-            name,
-            child,
-            log,
-            stop_signal,
-            workspace,
-        }
+        let process =
+            Process::spawn(name, cmd, log, true, stop_signal).unwrap_or_else(|err| panic!("{err}"));
+        Daemon { process, workspace }
     }
 
     pub fn workspace(&self) -> &Workspace {
@@ -186,52 +303,15 @@ impl Daemon {
 
     /// The server's own log.
     pub fn log(&self) -> String {
-        fs::read_to_string(&self.log).unwrap_or_default()
+        self.process.log()
     }
 
     /// Waits until `ready` succeeds, at most [`STARTUP`]; panics with the
     /// server's log when it exits or does not answer in time.
     #[track_caller]
-    pub fn wait_until(&mut self, mut ready: impl FnMut() -> Result<(), String>) {
-        let deadline = Instant::now() + STARTUP;
-        loop {
-            let last = match ready() {
-                Ok(()) => return,
-                Err(err) => err,
-            };
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!(
-                    "{} exited at start-up with {status}; its log:\n{}",
-                    self.name,
-                    self.log()
-                );
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{} did not answer within {STARTUP:?}; last try: {last}\nits log:\n{}",
-                self.name,
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(100));
+    pub fn wait_until(&mut self, ready: impl FnMut() -> Result<(), String>) {
+        if let Err(err) = self.process.wait_until(ready) {
+            panic!("{err}");
         }
-    }
-
-    fn signal(&self, signal: i32) {
-        // SAFETY: kill has no memory preconditions; the group is our child's.
-        unsafe {
-            libc::kill(-(self.child.id() as i32), signal);
-        }
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        self.signal(self.stop_signal);
-        let deadline = Instant::now() + SHUTDOWN;
-        while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        self.signal(libc::SIGKILL);
-        let _ = self.child.wait();
     }
 }

@@ -12,14 +12,12 @@ use std::fs;
 use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::Command;
 
+use super::daemon::Process;
 use super::servers::{Db, Servers, HOST};
 
-/// How long pgbouncer may take to start listening.
-pub const STARTUP: Duration = Duration::from_secs(15);
 /// The system user that runs it when the tests run as root.
 const SERVICE_USER: &str = "rdsauthtest";
 
@@ -85,9 +83,8 @@ impl Folder {
 
 /// A running pgbouncer; stopped on drop.
 pub struct Pgbouncer {
-    child: Child,
+    process: Process,
     port: u16,
-    log: PathBuf,
 }
 
 impl Pgbouncer {
@@ -132,30 +129,19 @@ impl Pgbouncer {
         cmd.arg(&ini)
             .env_clear()
             .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-            .current_dir(dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .process_group(0);
+            .current_dir(dir);
         run_as.apply(&mut cmd);
-        let child = cmd.spawn().expect("start pgbouncer");
-        let mut bouncer = Pgbouncer { child, port, log };
-        let deadline = Instant::now() + STARTUP;
-        while TcpStream::connect((HOST, port)).is_err() {
-            if let Ok(Some(status)) = bouncer.child.try_wait() {
-                panic!(
-                    "pgbouncer exited at start-up with {status}:\n{}",
-                    bouncer.log()
-                );
-            }
-            assert!(
-                Instant::now() < deadline,
-                "pgbouncer did not listen within {STARTUP:?}:\n{}",
-                bouncer.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
+        // pgbouncer writes its own logfile; SIGINT is its safe shutdown.
+        let mut process = Process::spawn("pgbouncer", cmd, log, false, libc::SIGINT)
+            .unwrap_or_else(|err| panic!("{err}"));
+        if let Err(err) = process.wait_until(|| {
+            TcpStream::connect((HOST, port))
+                .map(drop)
+                .map_err(|e| e.to_string())
+        }) {
+            panic!("{err}");
         }
-        bouncer
+        Pgbouncer { process, port }
     }
 
     /// The port it listens on, on 127.0.0.1.
@@ -165,20 +151,6 @@ impl Pgbouncer {
 
     /// Its log.
     pub fn log(&self) -> String {
-        fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Pgbouncer {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-INT", &self.child.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.process.log()
     }
 }

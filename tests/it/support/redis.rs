@@ -6,17 +6,15 @@
 
 use std::net::TcpStream;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
+use super::daemon::Process;
 use super::tls::TestCa;
-
-/// How long the server may take to listen.
-const START_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// A running `redis-server`.
 pub struct Redis {
-    child: Child,
+    // Stopped before its folder goes.
+    process: Process,
     port: u16,
     dir: tempfile::TempDir,
 }
@@ -73,27 +71,25 @@ impl Redis {
         }
         let config_file = dir.path().join("redis.conf");
         std::fs::write(&config_file, config).expect("redis.conf");
-        let child = Command::new(server_program())
-            .arg(&config_file)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server starts");
-        let mut redis = Redis { child, port, dir };
-        let deadline = Instant::now() + START_TIMEOUT;
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if let Ok(Some(status)) = redis.child.try_wait() {
-                panic!("redis-server exited with {status}:\n{}", redis.log());
-            }
-            assert!(
-                Instant::now() < deadline,
-                "redis-server did not listen within {START_TIMEOUT:?}:\n{}",
-                redis.log()
-            );
-            std::thread::sleep(Duration::from_millis(20));
+        let mut cmd = Command::new(server_program());
+        cmd.arg(&config_file);
+        // redis-server writes its own logfile.
+        let mut process = Process::spawn(
+            "redis-server",
+            cmd,
+            dir.path().join("redis.log"),
+            false,
+            libc::SIGTERM,
+        )
+        .unwrap_or_else(|err| panic!("{err}"));
+        if let Err(err) = process.wait_until(|| {
+            TcpStream::connect(("127.0.0.1", port))
+                .map(drop)
+                .map_err(|e| e.to_string())
+        }) {
+            panic!("{err}");
         }
-        redis
+        Redis { process, port, dir }
     }
 
     /// The TLS port on 127.0.0.1.
@@ -103,13 +99,6 @@ impl Redis {
 
     /// The server's log, for failure messages.
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("redis.log")).unwrap_or_default()
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.process.log()
     }
 }

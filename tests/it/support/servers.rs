@@ -36,7 +36,7 @@
 //!
 //! [`shared`] starts one pair per test binary; a watcher process stops and
 //! removes it once the binary has exited. [`Servers::start`] gives a pair that
-//! is stopped and removed on drop. Start-up waits at most [`STARTUP`]. A
+//! is stopped and removed on drop. Start-up waits at most [`STARTUP`](super::daemon::STARTUP). A
 //! missing server, client or permission fails the test and says what to
 //! install; it never skips.
 
@@ -46,13 +46,13 @@ use std::io::Write as _;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
-use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
+use super::daemon::Process;
 use super::{in_ci, Run, TestEnv, ACCESS_KEY, SECRET_KEY};
 
 /// The only address the servers listen on, and the endpoint the verifier
@@ -68,10 +68,7 @@ pub const TUNNEL_HOST: &str = "mydb.xxx.us-east-1.rds.amazonaws.com";
 pub const TUNNEL_REGION: &str = "us-east-1";
 /// The database user that logs in with a token, in both servers.
 pub const IAM_USER: &str = "iam_user";
-/// How long a server may take to start answering.
-pub const STARTUP: Duration = Duration::from_secs(30);
-/// How long a server may take to stop before it is killed.
-const SHUTDOWN: Duration = Duration::from_secs(10);
+use super::daemon::SHUTDOWN;
 /// The system user the servers run as when the tests run as root.
 const SERVICE_USER: &str = "rdsauthtest";
 /// The PostgreSQL superuser made by initdb, reachable only over the socket.
@@ -506,86 +503,33 @@ fn output_of(cmd: &mut Command) -> Result<String, String> {
     run_checked(cmd, &what)
 }
 
-/// The last lines of a server's log, for error messages.
-fn tail(path: &Path) -> String {
-    let text = fs::read_to_string(path).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(25)..].join("\n")
-}
-
 fn sh_quote(path: &Path) -> String {
     format!("'{}'", path.display().to_string().replace('\'', r"'\''"))
 }
 
-/// A running server process: the leader of its own process group.
+/// A running server: its process ([`Process`]: own process group, log,
+/// bounded start-up wait, stop on drop), its port, and the file it removes
+/// when it has shut down (for the clean-up watcher).
 struct Server {
     port: u16,
-    child: Child,
-    /// Removed by the server when it has shut down.
+    process: Process,
     pid_file: PathBuf,
-    log: PathBuf,
-    /// The signal that shuts it down cleanly.
-    stop_signal: &'static str,
 }
 
 impl Server {
-    fn spawn(mut cmd: Command, port: u16, pid_file: PathBuf, log: PathBuf) -> Result<Self, String> {
-        let out = File::create(&log).map_err(|err| format!("{}: {err}", log.display()))?;
-        let err = out.try_clone().map_err(|e| e.to_string())?;
-        let child = cmd
-            .stdout(out)
-            .stderr(err)
-            .process_group(0)
-            .spawn()
-            .map_err(|err| format!("cannot start {:?}: {err}", cmd.get_program()))?;
+    fn spawn(
+        name: &str,
+        cmd: Command,
+        port: u16,
+        pid_file: PathBuf,
+        log: PathBuf,
+        stop_signal: i32,
+    ) -> Result<Self, String> {
         Ok(Server {
             port,
-            child,
+            process: Process::spawn(name, cmd, log, true, stop_signal)?,
             pid_file,
-            log,
-            stop_signal: "TERM",
         })
-    }
-
-    fn group(&self) -> String {
-        format!("-{}", self.child.id())
-    }
-
-    /// Waits until `ready` succeeds, the server exits, or [`STARTUP`] passes.
-    fn wait_until_ready(
-        &mut self,
-        what: &str,
-        mut ready: impl FnMut() -> Result<String, String>,
-    ) -> Result<(), String> {
-        let deadline = Instant::now() + STARTUP;
-        loop {
-            let last = match ready() {
-                Ok(_) => return Ok(()),
-                Err(err) => err,
-            };
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Err(format!(
-                    "{what} exited at start-up with {status}; its log:\n{}",
-                    tail(&self.log)
-                ));
-            }
-            if Instant::now() >= deadline {
-                return Err(format!(
-                    "{what} did not answer within {STARTUP:?}; last try: {last}\nits log:\n{}",
-                    tail(&self.log)
-                ));
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn signal(&self, signal: &str) {
-        let _ = Command::new("kill")
-            .args([&format!("-{signal}"), "--", &self.group()])
-            .env("PATH", PATH)
-            .stdin(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
     }
 }
 
@@ -744,7 +688,7 @@ impl Servers {
 
     /// A server's own log: what it wrote on stdout and stderr.
     pub fn server_log(&self, db: Db) -> String {
-        fs::read_to_string(&self.server(db).log).unwrap_or_default()
+        self.server(db).process.log()
     }
 
     /// Runs `attempt` as the only login to `db` at the time, and collects
@@ -767,7 +711,7 @@ impl Servers {
             db,
             run,
             decisions,
-            server_log: tail(&self.server(db).log),
+            server_log: self.server(db).process.log_tail(),
         }
     }
 
@@ -1055,15 +999,15 @@ impl Servers {
         .map_err(|err| format!("{}: {err}", hba.display()))?;
         let mut cmd = self.owner.command(tools.pg_bin.join("postgres"), &self.dir);
         cmd.arg("-D").arg(&data);
-        let mut server = Server::spawn(
+        // SIGINT is PostgreSQL's fast shutdown.
+        Server::spawn(
+            "postgres",
             cmd,
             port,
             data.join("postmaster.pid"),
             self.dir.join("postgres.log"),
-        )?;
-        // SIGINT is PostgreSQL's fast shutdown.
-        server.stop_signal = "INT";
-        Ok(server)
+            libc::SIGINT,
+        )
     }
 
     fn setup_psql(&self, tools: &Tools, port: u16) -> Command {
@@ -1083,7 +1027,8 @@ impl Servers {
         self.postgres
             .as_mut()
             .unwrap()
-            .wait_until_ready("postgres", || run_checked(&mut ping, "psql select 1"))?;
+            .process
+            .wait_until(|| run_checked(&mut ping, "psql select 1"))?;
         let ssl = run_checked(
             self.setup_psql(tools, port)
                 .args(["-c", "CREATE ROLE rds_iam NOLOGIN"])
@@ -1134,7 +1079,14 @@ impl Servers {
             .arg("--pam-use-cleartext-plugin=ON")
             .args(["--skip-name-resolve", "--skip-log-bin"])
             .arg("--innodb-buffer-pool-size=16M");
-        Server::spawn(cmd, port, dir.join("mariadb.pid"), dir.join("mariadb.log"))
+        Server::spawn(
+            "mariadbd",
+            cmd,
+            port,
+            dir.join("mariadb.pid"),
+            dir.join("mariadb.log"),
+            libc::SIGTERM,
+        )
     }
 
     fn setup_mariadb(&self, tools: &Tools, sql: &str) -> Result<String, String> {
@@ -1157,7 +1109,9 @@ impl Servers {
         // Out of `self` while waiting, and back before any error returns,
         // so that drop still stops it.
         let mut server = self.mariadb.take().unwrap();
-        let ready = server.wait_until_ready("mariadbd", || self.setup_mariadb(tools, "select 1"));
+        let ready = server
+            .process
+            .wait_until(|| self.setup_mariadb(tools, "select 1"));
         self.mariadb = Some(server);
         ready?;
         let check = self.setup_mariadb(
@@ -1188,7 +1142,12 @@ impl Servers {
             std::process::id()
         );
         for s in &servers {
-            let _ = writeln!(script, "kill -{} {} 2>/dev/null", s.stop_signal, s.group());
+            let _ = writeln!(
+                script,
+                "kill -{} -{} 2>/dev/null",
+                s.process.stop_signal(),
+                s.process.group()
+            );
         }
         let _ = write!(
             script,
@@ -1198,14 +1157,14 @@ impl Servers {
         for s in &servers {
             let _ = write!(
                 script,
-                " || {{ [ -e {} ] && kill -0 {} 2>/dev/null; }}",
+                " || {{ [ -e {} ] && kill -0 -{} 2>/dev/null; }}",
                 sh_quote(&s.pid_file),
-                s.group()
+                s.process.group()
             );
         }
         script.push_str("; }; do sleep 0.1; i=$((i+1)); done\n");
         for s in &servers {
-            let _ = writeln!(script, "kill -KILL {} 2>/dev/null", s.group());
+            let _ = writeln!(script, "kill -KILL -{} 2>/dev/null", s.process.group());
         }
         for pam in &self.pam_files {
             let _ = writeln!(script, "{}rm -f -- {}", self.owner.sudo(), sh_quote(pam));
@@ -1235,18 +1194,17 @@ fn setup_user() -> Result<String, String> {
 
 impl Drop for Servers {
     fn drop(&mut self) {
-        let servers: Vec<&mut Server> = self.postgres.iter_mut().chain(&mut self.mariadb).collect();
+        // Both asked to stop at once, then each waited for.
+        let servers: Vec<Server> = self
+            .postgres
+            .take()
+            .into_iter()
+            .chain(self.mariadb.take())
+            .collect();
         for s in &servers {
-            s.signal(s.stop_signal);
+            s.process.begin_stop();
         }
-        let deadline = Instant::now() + SHUTDOWN;
-        for s in servers {
-            while matches!(s.child.try_wait(), Ok(None)) && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            s.signal("KILL");
-            let _ = s.child.wait();
-        }
+        drop(servers);
         for pam in &self.pam_files {
             self.owner.remove_system_file(pam);
         }
