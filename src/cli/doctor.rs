@@ -91,6 +91,7 @@ pub fn run(args: DoctorArgs, chain: ChainSettings) -> Result<ExitCode, Failure> 
         engine: options.engine,
         ssl_ca: options.connect.ssl_ca.clone(),
         via: options.connect.via,
+        wording: crate::cli::worded::worded,
     };
     let observer = Arc::new(Stderr {
         debug: token.signing.debug,

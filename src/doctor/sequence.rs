@@ -41,6 +41,18 @@ pub struct Inquiry {
     pub ssl_ca: Option<PathBuf>,
     /// A tunnel to reach the database through.
     pub via: Option<Via>,
+    /// How an error of the region, the credentials or the token is put in
+    /// a check's message: [`plain`], or the caller's words (the command
+    /// line names its flags).
+    pub wording: Wording,
+}
+
+/// Words for one error of a chain.
+pub type Wording = fn(&(dyn std::error::Error + 'static)) -> String;
+
+/// An error as it says itself.
+pub fn plain(err: &(dyn std::error::Error + 'static)) -> String {
+    err.to_string()
 }
 
 /// Runs every check, in order. Where the region and credentials came from
@@ -51,14 +63,14 @@ pub async fn run(inquiry: &Inquiry, observer: Arc<dyn Observer>) -> Vec<Check> {
     checks
 }
 
-/// An error and its causes on one line, escaped, as the token command says
-/// it.
-fn one_line(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
+/// An error and its causes on one line, each in `wording`'s words,
+/// escaped, as the token command says it.
+fn one_line(err: &(dyn std::error::Error + 'static), wording: Wording) -> String {
+    let mut text = wording(err);
     let mut cause = err.source();
     while let Some(inner) = cause {
         text.push_str(": ");
-        text.push_str(&inner.to_string());
+        text.push_str(&wording(inner));
         cause = inner.source();
     }
     crate::text::one_line(&text, usize::MAX)
@@ -80,7 +92,7 @@ async fn signing_and_aws_checks(
         |var| std::env::var(var).ok(),
         HostRegion::Rds(&inquiry.hostname),
     )
-    .map_err(|err| one_line(&err));
+    .map_err(|err| one_line(&err, inquiry.wording));
     if let Ok(choice) = &region {
         observer.debug(format_args!(
             "region {} (from {})",
@@ -130,7 +142,7 @@ async fn signing_and_aws_checks(
                 Err(err) => {
                     checks.push(Check::fail_from_error(
                         CheckName::Credentials,
-                        &one_line(&err),
+                        &one_line(&err, inquiry.wording),
                         "see the AWS credential provider chain in `rds-auth-token --help`",
                     ));
                     None
@@ -195,7 +207,7 @@ async fn signing_and_aws_checks(
         }
         Err(err) => Check::fail_from_error(
             CheckName::Token,
-            &one_line(&err),
+            &one_line(&err, inquiry.wording),
             "check --hostname, --port and --username",
         ),
     });
@@ -444,6 +456,14 @@ mod tests {
             }
         }
         let err = Outer(std::io::Error::other("gone \u{202e}"));
-        assert_eq!(one_line(&err), r"could not read the file: gone \u{202e}");
+        assert_eq!(
+            one_line(&err, plain),
+            r"could not read the file: gone \u{202e}"
+        );
+        let loud: Wording = |err| err.to_string().to_uppercase();
+        assert_eq!(
+            one_line(&err, loud),
+            r"COULD NOT READ THE FILE: GONE \u{202e}"
+        );
     }
 }

@@ -204,6 +204,27 @@ fn ca(which: fn(&servers::Servers) -> std::path::PathBuf) -> String {
 }
 
 #[test]
+fn words_a_missing_region_with_the_flags_as_the_token_command_does() {
+    let env = keys();
+    let report = doctor(
+        &env,
+        &[
+            "--hostname",
+            "db.example.com",
+            "--port",
+            "5432",
+            "--username",
+            "app",
+        ],
+    );
+    report.fails(
+        "region",
+        "no region: pass --region, set AWS_REGION, set region in the profile, or use the RDS endpoint name as --hostname",
+    );
+    report.skips("credentials", "there is none (see region)");
+}
+
+#[test]
 fn connects_and_verifies_postgres_tls_through_a_tunnel_with_the_servers_ca() {
     let ca = ca(servers::Servers::ca_cert);
     let report = through_tunnel(TUNNEL_HOST, "5432", &via(Db::Postgres), &["--ssl-ca", &ca]);
