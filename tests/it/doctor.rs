@@ -11,8 +11,6 @@
 use crate::support;
 
 use std::net::SocketAddr;
-use std::path::Path;
-use std::process::Command;
 
 use support::http::{forward_to, Response, Server};
 use support::iam::{form, value, Iam, Verdict};
@@ -430,18 +428,10 @@ impl Aws {
 
 #[track_caller]
 fn reference(args: &[&str]) -> String {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/reference/moto_rds.py");
-    let output = Command::new(support::python::current().python())
-        .arg(&script)
-        .args(args)
-        .output()
-        .expect("the pinned Python environment runs the moto reference");
-    assert!(
-        output.status.success(),
-        "tests/reference/moto_rds.py {args:?} failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap()
+    let script = support::python::reference("moto_rds.py");
+    let mut all = vec![script.as_os_str()];
+    all.extend(args.iter().map(std::ffi::OsStr::new));
+    support::python::current().run(&all, "")
 }
 
 /// The policy the AWS guides show for `user` on `db`, on one line as the
@@ -552,8 +542,8 @@ fn prints_json_with_every_check_name_in_order_and_the_same_verdicts() {
     assert_eq!(json.code(), Some(1));
     // Python's own JSON parser reads it, and the shape is exactly
     // {"checks": [{"name", "status", "message", "fix"}, ...]}.
-    let mut python = Command::new(support::python::current().python())
-        .args([
+    let from_json = support::python::current().run(
+        &[
             "-c",
             "import json, sys\n\
              d = json.load(sys.stdin)\n\
@@ -564,21 +554,9 @@ fn prints_json_with_every_check_name_in_order_and_the_same_verdicts() {
              \x20   assert (c['fix'] is None) or isinstance(c['fix'], str)\n\
              \x20   assert c['status'] != 'fail' or c['fix']\n\
              \x20   print(c['name'], c['status'])\n",
-        ])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write as _;
-    python
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(&json.output.stdout)
-        .unwrap();
-    let out = python.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", json.stdout());
-    let from_json = String::from_utf8(out.stdout).unwrap();
+        ],
+        &json.stdout(),
+    );
     let names: Vec<&str> = from_json
         .lines()
         .map(|l| l.split(' ').next().unwrap())

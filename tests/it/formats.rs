@@ -16,16 +16,7 @@ fn env_with_keys() -> TestEnv {
 /// Runs a Python snippet with `input` as `sys.argv[1]`; returns its stdout.
 #[track_caller]
 fn python(snippet: &str, input: &str) -> String {
-    let out = Command::new(support::python::current().python())
-        .args(["-c", snippet, input])
-        .output()
-        .expect("the pinned Python environment runs the snippet");
-    assert!(
-        out.status.success(),
-        "python failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    support::python::current().run(&["-c", snippet, input], "")
 }
 
 /// The output of `--format FORMAT` for the usual endpoint and user.

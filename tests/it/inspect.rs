@@ -3,7 +3,7 @@
 
 use crate::support;
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use support::{botocore_tokens, Case, Run, TestEnv, ACCESS_KEY, RDS_HOST, SECRET_KEY};
 
@@ -316,16 +316,7 @@ client = botocore.session.get_session().create_client(
     aws_secret_access_key="secret", config=Config(signature_version="s3v4"))
 print(client.generate_presigned_url("get_object", Params={"Bucket": "bucket", "Key": "a.txt"}, ExpiresIn=3600))
 "#;
-    let output = Command::new(support::python::current().python())
-        .args(["-c", script])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let url = String::from_utf8(output.stdout).unwrap();
+    let url = support::python::current().run(&["-c", script], "");
     assert!(
         url.starts_with("https://bucket.s3.amazonaws.com/a.txt?X-Amz-Algorithm="),
         "{url}"
@@ -618,33 +609,7 @@ fn verify_uses_the_profile_chain_and_reports_missing_credentials_as_a_problem() 
 /// What Python's json module reads from `json`, as Python prints it.
 #[track_caller]
 fn python_reads(json: &str, expression: &str) -> String {
-    let mut child = Command::new(support::python::current().python())
-        .args([
-            "-c",
-            &format!("import json, sys; d = json.loads(sys.stdin.read()); print({expression})"),
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python3");
-    use std::io::Write as _;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(json.as_bytes())
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
-    assert!(
-        output.status.success(),
-        "Python could not read {json:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout)
-        .unwrap()
-        .trim_end()
-        .to_owned()
+    support::python::json_reads(json, expression)
 }
 
 #[test]

@@ -4,9 +4,6 @@
 
 use crate::support;
 
-use std::io::Write as _;
-use std::process::{Command, Stdio};
-
 use support::{Run, TestEnv, ACCESS_KEY, SECRET_KEY};
 
 /// The time the botocore tokens are signed at.
@@ -142,32 +139,7 @@ fn problem(run: &Run, code: &str) -> String {
 /// What Python's json module reads from `json`, as Python prints it.
 #[track_caller]
 fn python_reads(json: &str, expression: &str) -> String {
-    let mut child = Command::new(support::python::current().python())
-        .args([
-            "-c",
-            &format!("import json, sys; d = json.loads(sys.stdin.read()); print({expression})"),
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python3");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(json.as_bytes())
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
-    assert!(
-        output.status.success(),
-        "Python could not read {json:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout)
-        .unwrap()
-        .trim_end()
-        .to_owned()
+    support::python::json_reads(json, expression)
 }
 
 #[test]

@@ -7,7 +7,6 @@
 use crate::support;
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use support::http::{Request, Response, Server};
@@ -65,18 +64,10 @@ fn expected_policy(region: &str, account: &str, resource_id: &str, users: &[&str
 
 #[track_caller]
 fn reference(args: &[&str]) -> String {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/reference/moto_rds.py");
-    let output = Command::new(support::python::current().python())
-        .arg(&script)
-        .args(args)
-        .output()
-        .expect("the pinned Python environment runs the moto reference");
-    assert!(
-        output.status.success(),
-        "tests/reference/moto_rds.py {args:?} failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap()
+    let script = support::python::reference("moto_rds.py");
+    let mut all = vec![script.as_os_str()];
+    all.extend(args.iter().map(std::ffi::OsStr::new));
+    support::python::current().run(&all, "")
 }
 
 /// Keys in the environment and every AWS call sent to `url`.

@@ -2,10 +2,6 @@
 //! (tests/reference/botocore_kinds.py) for inputs a test names, to compare
 //! with what the binary prints at the same frozen second.
 
-use std::io::Write as _;
-use std::path::Path;
-use std::process::{Command, Stdio};
-
 use super::{ACCESS_KEY, SECRET_KEY};
 
 /// The second tests freeze the binary's clock at, as libfaketime takes it.
@@ -67,26 +63,9 @@ pub fn botocore_kind_tokens(cases: &[KindCase]) -> Vec<String> {
 /// as its docstring says) and returns its `expected` tokens.
 #[track_caller]
 pub fn run_reference(input: &str, expected: usize) -> Vec<String> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/reference/botocore_kinds.py");
-    let mut child = Command::new(super::python::current().python())
-        .arg(&script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the pinned Python environment runs the botocore reference");
-    let mut stdin = child.stdin.take().unwrap();
-    let input = input.to_owned();
-    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
-    let output = child.wait_with_output().unwrap();
-    writer.join().unwrap().unwrap();
-    assert!(
-        output.status.success(),
-        "the botocore reference failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let tokens: Vec<String> = String::from_utf8(output.stdout)
-        .unwrap()
+    let script = super::python::reference("botocore_kinds.py");
+    let output = super::python::current().run(&[&script], input);
+    let tokens: Vec<String> = output
         .lines()
         .map(|l| l.trim().trim_matches('"').to_owned())
         .collect();

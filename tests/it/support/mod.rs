@@ -437,7 +437,7 @@ fn json_unstring(s: &str) -> String {
 /// Tokens made by botocore (tests/reference/botocore_token.py) for `cases`.
 #[track_caller]
 pub fn botocore_tokens(cases: &[Case]) -> Vec<String> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/reference/botocore_token.py");
+    let script = python::reference("botocore_token.py");
     let mut input = String::new();
     for c in cases {
         let _ = writeln!(
@@ -454,27 +454,8 @@ pub fn botocore_tokens(cases: &[Case]) -> Vec<String> {
             c.expires_in.map_or("null".to_owned(), |n| n.to_string()),
         );
     }
-    let mut child = Command::new(python::current().python())
-        .arg(&script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the pinned Python environment runs the botocore reference");
-    let mut stdin = child.stdin.take().unwrap();
-    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
-    let output = child.wait_with_output().unwrap();
-    writer.join().unwrap().unwrap();
-    assert!(
-        output.status.success(),
-        "the botocore reference failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let tokens: Vec<String> = String::from_utf8(output.stdout)
-        .unwrap()
-        .lines()
-        .map(json_unstring)
-        .collect();
+    let output = python::current().run(&[&script], &input);
+    let tokens: Vec<String> = output.lines().map(json_unstring).collect();
     assert_eq!(
         tokens.len(),
         cases.len(),
@@ -521,18 +502,10 @@ pub fn assert_signed_with(
 /// (tests/reference/botocore_cache.py with `args`), trimmed.
 #[track_caller]
 pub fn botocore_cache(args: &[&str]) -> String {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/reference/botocore_cache.py");
-    let output = Command::new(python::current().python())
-        .arg(&script)
-        .args(args)
-        .output()
-        .expect("the pinned Python environment runs the botocore reference");
-    assert!(
-        output.status.success(),
-        "the botocore cache reference failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+    let script = python::reference("botocore_cache.py");
+    let mut all = vec![script.as_os_str()];
+    all.extend(args.iter().map(OsStr::new));
+    python::current().run(&all, "").trim().to_owned()
 }
 
 /// The cache file botocore's assume-role fetcher uses for `args` (its

@@ -8,7 +8,10 @@
 //! An environment built from another lock than the one in the repository is
 //! refused, with the command that rebuilds it.
 
+use std::ffi::OsStr;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 
 /// One pinned environment.
 #[derive(Clone, Debug)]
@@ -93,6 +96,36 @@ impl PyEnv {
         env.env("PATH", path);
     }
 
+    /// Runs its `python3` with `args`, `input` on stdin; returns what it
+    /// printed on stdout, or fails the test with what ran and what it said
+    /// on stderr. The one way the tests run a Python reference.
+    #[track_caller]
+    pub fn run<S: AsRef<OsStr>>(&self, args: &[S], input: &str) -> String {
+        let shown: Vec<String> = args
+            .iter()
+            .map(|a| a.as_ref().to_string_lossy().chars().take(80).collect())
+            .collect();
+        let mut child = Command::new(self.python())
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|err| panic!("cannot run {}: {err}", self.python().display()));
+        let mut stdin = child.stdin.take().expect("a pipe");
+        let input = input.to_owned();
+        let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+        let output = child.wait_with_output().expect("wait for python3");
+        let _ = writer.join();
+        assert!(
+            output.status.success(),
+            "python3 {shown:?} failed ({}):\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).expect("UTF-8 from python3")
+    }
+
     fn bin(&self, program: &str) -> PathBuf {
         let path = self.dir.join("bin").join(program);
         assert!(
@@ -103,4 +136,27 @@ impl PyEnv {
         );
         path
     }
+}
+
+/// A reference script, `tests/reference/NAME`.
+pub fn reference(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/reference")
+        .join(name)
+}
+
+/// What Python's json module reads from `json`, as Python prints
+/// `expression` of it (the document is `d`).
+#[track_caller]
+pub fn json_reads(json: &str, expression: &str) -> String {
+    current()
+        .run(
+            &[
+                "-c",
+                &format!("import json, sys; d = json.loads(sys.stdin.read()); print({expression})"),
+            ],
+            json,
+        )
+        .trim_end()
+        .to_owned()
 }
