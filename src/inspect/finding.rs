@@ -32,8 +32,13 @@ pub enum Finding {
     },
     /// Parameters no token has: up to three of their names, and how many.
     UnknownParameter {
+        /// The first few names that may be shown.
         names: Vec<String>,
         count: usize,
+        /// How many may be pieces of the session token (after
+        /// `X-Amz-Security-Token`, or its name run into its value), whose
+        /// names are never shown.
+        hidden: usize,
         kind: TokenKind,
     },
     /// A parameter whose value is not what a token has there.
@@ -309,19 +314,30 @@ impl fmt::Display for Finding {
                 "{name} appears {count} times; the database reads one of them and the signature covers what was signed: do not add to a token, {}",
                 kind.make_one()
             ),
-            Finding::UnknownParameter { names, count, kind } => {
-                let shown: Vec<String> = names.iter().map(|n| short(n)).collect();
-                let more = count.saturating_sub(names.len());
-                let and_more = if more > 0 {
-                    format!(" and {more} more")
-                } else {
-                    String::new()
-                };
+            Finding::UnknownParameter {
+                names,
+                count,
+                hidden,
+                kind,
+            } => {
+                let mut shown = names.iter().map(|n| short(n)).collect::<Vec<_>>().join(", ");
+                let more = count.saturating_sub(names.len() + hidden);
+                if more > 0 {
+                    shown.push_str(&format!(" and {more} more"));
+                }
+                if *hidden > 0 {
+                    if !shown.is_empty() {
+                        shown.push_str(", and ");
+                    }
+                    shown.push_str(&format!(
+                        "{hidden} not shown, as {} may be part of the session token",
+                        if *hidden == 1 { "it" } else { "they" }
+                    ));
+                }
                 let what = if *count == 1 { "parameter" } else { "parameters" };
                 write!(
                     f,
-                    "the token has {count} {what} no token has ({}{and_more}); the database checks the signature over every parameter, so it will not match: remove them, or {}",
-                    shown.join(", "),
+                    "the token has {count} {what} no token has ({shown}); the database checks the signature over every parameter, so it will not match: remove them, or {}",
                     kind.make_one()
                 )
             }

@@ -361,8 +361,13 @@ struct Scanned<'a> {
     without_equals: [bool; PARAMS],
     unknown_names: Vec<String>,
     unknown: usize,
+    /// Unknown parameters that may be pieces of the session token.
+    hidden: usize,
     empty: usize,
 }
+
+/// The session token's parameter name.
+const SESSION_TOKEN_NAME: &str = "X-Amz-Security-Token";
 
 fn scan_query(query: &[u8]) -> Scanned<'_> {
     let mut raw: [Option<&[u8]>; PARAMS] = [None; PARAMS];
@@ -370,7 +375,12 @@ fn scan_query(query: &[u8]) -> Scanned<'_> {
     let mut without_equals = [false; PARAMS];
     let mut unknown_names: Vec<String> = Vec::new();
     let mut unknown = 0usize;
+    let mut hidden = 0usize;
     let mut empty = 0usize;
+    // After X-Amz-Security-Token, a stray `&` (or `=` lost) makes pieces of
+    // the session token look like parameters of their own: their names are
+    // secret until the next known parameter.
+    let mut after_session_token = false;
     for pair in query.split(|&b| b == b'&') {
         if pair.is_empty() {
             empty += 1;
@@ -388,10 +398,16 @@ fn scan_query(query: &[u8]) -> Scanned<'_> {
                     raw[i] = Some(value.unwrap_or_default());
                     without_equals[i] = value.is_none();
                 }
+                after_session_token = param == Param::SecurityToken;
             }
             None => {
                 unknown += 1;
-                if unknown_names.len() < 3 {
+                let runs_into_session_token = name.len() > SESSION_TOKEN_NAME.len()
+                    && name[..SESSION_TOKEN_NAME.len()]
+                        .eq_ignore_ascii_case(SESSION_TOKEN_NAME.as_bytes());
+                if after_session_token || runs_into_session_token {
+                    hidden += 1;
+                } else if unknown_names.len() < 3 {
                     unknown_names.push(lossy_prefix(name));
                 }
             }
@@ -403,6 +419,7 @@ fn scan_query(query: &[u8]) -> Scanned<'_> {
         without_equals,
         unknown_names,
         unknown,
+        hidden,
         empty,
     }
 }
@@ -473,6 +490,7 @@ fn query_findings<'a>(
         findings.push(Finding::UnknownParameter {
             names: scanned.unknown_names.clone(),
             count: scanned.unknown,
+            hidden: scanned.hidden,
             kind,
         });
     }

@@ -420,3 +420,68 @@ fn shows_missing_fields_as_missing_and_a_user_with_a_space_quoted() {
     assert!(json.contains(r#""region":null,"#), "{json}");
     assert!(json.contains(r#""signed_at":null,"#), "{json}");
 }
+
+/// Found by the fuzzing property above: an edited `=` or a stray `&` in
+/// `X-Amz-Security-Token=...` turned the session token into the name of an
+/// unknown parameter, which the report quoted. Every one-byte edit to `&`,
+/// `=` or a letter, and every cut, of DSQL and RDS tokens: the session
+/// token never shows.
+#[test]
+fn never_shows_the_session_token_as_an_unknown_parameters_name() {
+    let creds = Credentials::new(
+        "ASIAIOSFODNN7EXAMPLE",
+        "x",
+        Some("SESSIONxSECRET".into()),
+        None,
+        "t",
+    );
+    let dsql = OtherKind {
+        kind: TokenKind::Dsql,
+        host: "aaa0a000aaa0a00aa0aa.dsql.us-gov-west-1.on.aws".into(),
+        user: None,
+        serverless: false,
+        action: "DbConnect",
+        region: "us-gov-west-1",
+        expires: 1,
+    };
+    let rds = AuthTokenConfig::builder()
+        .hostname("mydb.123456789012.us-east-1.rds.amazonaws.com")
+        .port(5432)
+        .username("jane")
+        .region("us-east-1")
+        .build()
+        .unwrap();
+    let rds = TokenSigner::new()
+        .sign(&rds, &creds, at(SIGNED_AT))
+        .unwrap()
+        .into_string();
+    let mut hidden = 0;
+    for token in [make(&dsql, &creds, SIGNED_AT), rds] {
+        let base = token.into_bytes();
+        let mut inputs: Vec<Vec<u8>> = (0..=base.len()).map(|cut| base[..cut].to_vec()).collect();
+        for i in 0..base.len() {
+            for byte in [b'&', b'=', b'x'] {
+                let mut edited = base.clone();
+                edited[i] = byte;
+                inputs.push(edited);
+            }
+        }
+        for input in inputs {
+            let Ok(token) = parse(&input) else { continue };
+            let mut inspection = Inspection::new(token, &Expected::default(), at(SIGNED_AT));
+            let verification = verify(inspection.token(), &creds, "test");
+            inspection.add_verification(verification, "ASIAIOSFODNN7EXAMPLE", "test");
+            let (text, json) = (inspection.to_text(), inspection.to_json());
+            assert!(
+                !text.contains("SECRET") && !json.contains("SECRET"),
+                "{}\n{text}",
+                String::from_utf8_lossy(&input)
+            );
+            hidden += usize::from(text.contains("may be part of the session token"));
+        }
+    }
+    assert!(
+        hidden > 0,
+        "no input made a piece of the session token a parameter"
+    );
+}
