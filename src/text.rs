@@ -77,6 +77,38 @@ pub fn one_line(text: &str, max: usize) -> String {
     out
 }
 
+/// `err` and its causes, each as `words` puts it, joined with `: `
+/// (not escaped: see [`one_line`]).
+pub fn error_chain(
+    err: &(dyn std::error::Error + 'static),
+    words: impl Fn(&(dyn std::error::Error + 'static)) -> String,
+) -> String {
+    let mut text = words(err);
+    let mut cause = err.source();
+    while let Some(inner) = cause {
+        text.push_str(": ");
+        text.push_str(&words(inner));
+        cause = inner.source();
+    }
+    text
+}
+
+/// [`error_chain`] in each error's own words, leaving out a cause whose
+/// text an earlier part already holds (the AWS SDK's errors repeat their
+/// causes).
+pub fn distinct_error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = vec![err.to_string()];
+    let mut cause = err.source();
+    while let Some(inner) = cause {
+        let text = inner.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        cause = inner.source();
+    }
+    parts.join(": ")
+}
+
 fn push_escaped(out: &mut String, value: &str, max: usize, in_quotes: bool) {
     for (i, c) in value.chars().enumerate() {
         if i == max {

@@ -79,18 +79,18 @@ impl ApiError {
             },
             SdkError::DispatchFailure(failure) if failure.is_timeout() => ApiError::Timeout {
                 operation,
-                message: one_line(&error_chain(&err)),
+                message: one_line(&crate::text::distinct_error_chain(&err)),
             },
             SdkError::DispatchFailure(_) => ApiError::Unreachable {
                 operation,
-                message: one_line(&error_chain(&err)),
+                message: one_line(&crate::text::distinct_error_chain(&err)),
             },
             SdkError::ServiceError(service) => {
                 let code = service.err().code().map(str::to_owned);
                 let message = service
                     .err()
                     .message()
-                    .map_or_else(|| error_chain(&err), str::to_owned);
+                    .map_or_else(|| crate::text::distinct_error_chain(&err), str::to_owned);
                 match code.as_deref() {
                     Some(code) if DENIED_CODES.contains(&code) => ApiError::Denied {
                         permission: permission.to_owned(),
@@ -109,7 +109,7 @@ impl ApiError {
             _ => ApiError::Other {
                 operation,
                 code: None,
-                message: one_line(&error_chain(&err)),
+                message: one_line(&crate::text::distinct_error_chain(&err)),
             },
         }
     }
@@ -118,20 +118,6 @@ impl ApiError {
 /// `text` on one line, escaped, at most 600 characters.
 pub(crate) fn one_line(text: &str) -> String {
     crate::text::one_line(text, 600)
-}
-
-/// An error and its sources, joined by ": ", repeats left out.
-fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts: Vec<String> = vec![err.to_string()];
-    let mut source = err.source();
-    while let Some(e) = source {
-        let text = e.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        source = e.source();
-    }
-    parts.join(": ")
 }
 
 #[cfg(test)]

@@ -31,8 +31,7 @@ pub fn flag(field: Field) -> &'static str {
 
 /// `err` and its causes on one line, each in the command line's words.
 pub fn line(err: &anyhow::Error) -> String {
-    let parts: Vec<String> = err.chain().map(worded).collect();
-    parts.join(": ")
+    rds_auth_token::text::error_chain(err.as_ref(), worded)
 }
 
 /// One error of a chain in the command line's words: the library's errors

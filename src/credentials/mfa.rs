@@ -145,7 +145,7 @@ impl MfaAssumeRole {
             .map_err(|err| {
                 CredentialsError::provider_error(StsFailed {
                     role_arn: self.role.role_arn.clone(),
-                    message: super::error_chain(&aws_sdk_sts::Error::from(err)),
+                    message: crate::text::distinct_error_chain(&aws_sdk_sts::Error::from(err)),
                 })
             })?;
         let creds = output.credentials().ok_or_else(|| {

@@ -106,7 +106,7 @@ impl Profiles {
             Some(Cow::Owned(selected.clone())),
         )
         .await
-        .map_err(|e| CredentialsError::ProfileFiles(error_chain(&e)))?;
+        .map_err(|e| CredentialsError::ProfileFiles(crate::text::distinct_error_chain(&e)))?;
         if origin != ProfileOrigin::Default && set.get_profile(&selected).is_none() {
             return Err(CredentialsError::ProfileNotFound {
                 profile: selected,
@@ -717,7 +717,7 @@ pub async fn resolve(
 
 /// The SDK's error as one of ours: what it means, and how to fix it.
 fn classify(err: SdkCredentialsError, role_chain: &RoleChain) -> CredentialsError {
-    let text = error_chain(&err);
+    let text = crate::text::distinct_error_chain(&err);
     if let SdkCredentialsError::CredentialsNotLoaded(_) = err {
         return CredentialsError::NotFound(text);
     }
@@ -957,18 +957,4 @@ fn feature_name(feature: &AwsCredentialFeature) -> Option<&'static str> {
         F::CredentialsImds => "EC2 instance metadata (IMDS)",
         _ => return None,
     })
-}
-
-/// An error and its sources on one line, joined by ": ", with repeats left out.
-fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts: Vec<String> = vec![err.to_string()];
-    let mut source = err.source();
-    while let Some(e) = source {
-        let text = e.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        source = e.source();
-    }
-    parts.join(": ")
 }
