@@ -18,7 +18,10 @@ use std::time::{Duration, SystemTime};
 use crate::credentials::{self, ChainSettings, CredentialsError, Profiles, ResolvedCredentials};
 use crate::region::{self, RegionError};
 use crate::token::dsql_region_from_hostname;
-use crate::{rfc3339, AuthToken, Presignable, TokenLifetime, TokenSigner, MIN_CREDENTIAL_LIFETIME};
+use crate::{
+    rfc3339, AuthToken, AuthTokenConfig, Presignable, TokenLifetime, TokenSigner,
+    MIN_CREDENTIAL_LIFETIME,
+};
 
 /// How long credentials that cut tokens short are kept before they are
 /// asked for again: their source may have nothing longer to give, and
@@ -492,6 +495,24 @@ impl Issuer {
     }
 }
 
+/// What an RDS or Aurora token for `username` at `hostname:port` is made
+/// of, given the region and validity [`Issuer::issue`] chose: its `build`.
+pub fn rds<'a>(
+    hostname: &'a str,
+    port: u16,
+    username: &'a str,
+) -> impl Fn(&str, u64) -> Result<AuthTokenConfig, crate::Error> + 'a {
+    move |region, expires_in| {
+        AuthTokenConfig::builder()
+            .hostname(hostname)
+            .port(port)
+            .username(username)
+            .region(region)
+            .expires_in_secs(expires_in)
+            .build()
+    }
+}
+
 /// Credentials ready to sign with at `signed_at`, for `lifetime` (which is
 /// not [`TokenLifetime::CredentialsExpiring`]).
 fn ready(resolved: ResolvedCredentials, signed_at: SystemTime, lifetime: TokenLifetime) -> Ready {
@@ -643,13 +664,7 @@ mod tests {
     }
 
     fn rds(region: &str, expires_in: u64) -> Result<AuthTokenConfig, crate::Error> {
-        AuthTokenConfig::builder()
-            .hostname("mydb.abc.us-east-1.rds.amazonaws.com")
-            .port(5432)
-            .username("jane")
-            .region(region)
-            .expires_in_secs(expires_in)
-            .build()
+        super::rds("mydb.abc.us-east-1.rds.amazonaws.com", 5432, "jane")(region, expires_in)
     }
 
     /// A source that hands out the credentials of `expiries` in turn (the

@@ -123,13 +123,5 @@ pub async fn rds_token(token: &TokenOptions) -> Result<Made, Failure> {
 pub fn rds_config(
     token: &TokenOptions,
 ) -> impl Fn(&str, u64) -> Result<AuthTokenConfig, rds_auth_token::Error> + '_ {
-    |region, expires_in| {
-        AuthTokenConfig::builder()
-            .hostname(&token.hostname)
-            .port(token.port)
-            .username(token.username.as_str())
-            .region(region)
-            .expires_in_secs(expires_in)
-            .build()
-    }
+    rds_auth_token::issuer::rds(&token.hostname, token.port, token.username.as_str())
 }

@@ -22,7 +22,7 @@ use crate::issuer::{
     choose_region, CredentialChain, HostRegion, Issuer, IssuerSettings, Observer, Ready,
 };
 use crate::policy::DbUserArn;
-use crate::{AuthTokenConfig, Username};
+use crate::Username;
 
 /// What `doctor` is asked to check: a login as `username` to the database
 /// at `hostname:port`, with a token made as `settings` say.
@@ -66,14 +66,7 @@ pub async fn run(inquiry: &Inquiry, observer: Arc<dyn Observer>) -> Vec<Check> {
 /// An error and its causes on one line, each in `wording`'s words,
 /// escaped, as the token command says it.
 fn one_line(err: &(dyn std::error::Error + 'static), wording: Wording) -> String {
-    let mut text = wording(err);
-    let mut cause = err.source();
-    while let Some(inner) = cause {
-        text.push_str(": ");
-        text.push_str(&wording(inner));
-        cause = inner.source();
-    }
-    crate::text::one_line(&text, usize::MAX)
+    crate::text::one_line(&crate::text::error_chain(err, wording), usize::MAX)
 }
 
 /// The region, the credentials, what AWS says of them and of the endpoint,
@@ -186,15 +179,7 @@ async fn signing_and_aws_checks(
     } else {
         &[]
     };
-    let config = |region: &str, expires_in| {
-        AuthTokenConfig::builder()
-            .hostname(&inquiry.hostname)
-            .port(inquiry.port)
-            .username(inquiry.username.as_str())
-            .region(region)
-            .expires_in_secs(expires_in)
-            .build()
-    };
+    let config = crate::issuer::rds(&inquiry.hostname, inquiry.port, inquiry.username.as_str());
     checks.push(match issuer.sign(&choice.name, &ready, config) {
         Ok(made) => {
             let expected = Expected {
