@@ -47,25 +47,21 @@ pub struct CacheToken {
 }
 
 impl CacheToken {
-    /// Checks the name (`flag` is `--cache-name` or `--cluster-name`), the
-    /// user, the expiry and the signing flags.
+    /// Checks the name (`field` is the cache or the cluster name), the user,
+    /// the expiry and the signing flags.
     ///
     /// # Errors
     /// A one-line message that names the flag and the fix.
     pub fn from_args(
-        flag: &'static str,
+        field: Field,
         name: Option<OsString>,
         user: CacheUserArgs,
         signing: SigningArgs,
         service: &str,
         chain: ChainSettings,
     ) -> anyhow::Result<CacheToken> {
+        let flag = crate::cli::worded::flag(field);
         let name = utf8(flag, &required(flag, name)?)?;
-        let field = if flag == "--cluster-name" {
-            Field::ClusterName
-        } else {
-            Field::CacheName
-        };
         check_name(field, &name)?;
         let user_id = utf8("--user-id", &required("--user-id", user.user_id)?)?;
         check_user_id(&user_id)?;

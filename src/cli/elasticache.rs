@@ -122,7 +122,7 @@ impl CacheKind for ElastiCacheOptions {
     ) -> anyhow::Result<ElastiCacheOptions> {
         Ok(ElastiCacheOptions {
             token: CacheToken::from_args(
-                "--cache-name",
+                rds_auth_token::Field::CacheName,
                 args.cache_name,
                 args.user,
                 args.signing,

@@ -120,7 +120,7 @@ impl CacheKind for MemoryDbOptions {
         }
         Ok(MemoryDbOptions {
             token: CacheToken::from_args(
-                "--cluster-name",
+                rds_auth_token::Field::ClusterName,
                 args.cluster_name,
                 args.user,
                 args.signing,
