@@ -426,8 +426,13 @@ fn pgbouncer_logs_in_to_postgresql_with_the_token_refresh_keeps_in_its_auth_file
     std::fs::write(&auth_file, ";; pgbouncer users\n\"someone\" \"else\"\n").unwrap();
     run_as.give(&auth_file);
     let port = servers.port(Db::Postgres).to_string();
-    // refresh runs as pgbouncer's user, who must be able to read the file.
-    let mut refresh = std::process::Command::new(env!("CARGO_BIN_EXE_rds-auth-token"));
+    // refresh runs as pgbouncer's user, who must be able to read the file,
+    // from a copy in the folder that user owns: the checkout may sit in a
+    // folder only its owner can enter (a `mktemp -d` clone).
+    let bin = folder.path().join("rds-auth-token");
+    std::fs::copy(env!("CARGO_BIN_EXE_rds-auth-token"), &bin).unwrap();
+    run_as.give(&bin);
+    let mut refresh = std::process::Command::new(&bin);
     refresh
         .args([
             "refresh",
