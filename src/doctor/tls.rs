@@ -5,17 +5,16 @@
 
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName};
-use rustls::{CertificateError, ClientConfig, ClientConnection, RootCertStore};
+use rustls::pki_types::ServerName;
+use rustls::{ClientConfig, ClientConnection};
 
 use super::mysql::{self, Hello};
 use super::{Check, CheckName, Engine};
-use crate::tls::Bundle;
+pub use crate::tls::verify::Roots;
+use crate::tls::verify::{refusal, rustls_error};
 
 /// How long each step (an answer, the handshake) may take.
 pub const TIMEOUT: Duration = Duration::from_secs(3);
@@ -26,53 +25,6 @@ const GREETING_WAIT: Duration = Duration::from_secs(2);
 
 /// PostgreSQL's SSLRequest: length 8, code 80877103.
 const SSL_REQUEST: [u8; 8] = [0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f];
-
-/// The CAs to verify the server's certificate with.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Roots {
-    /// A bundle this tool carries.
-    Bundle(Bundle),
-    /// A PEM file (`--ssl-ca`).
-    File(PathBuf),
-}
-
-impl Roots {
-    /// The bundle for `hostname` (RDS Proxy's Amazon roots, else the RDS
-    /// CAs), or `ssl_ca`.
-    pub fn for_endpoint(hostname: &str, ssl_ca: Option<PathBuf>) -> Roots {
-        ssl_ca.map_or_else(
-            || Roots::Bundle(Bundle::for_hostname(hostname)),
-            Roots::File,
-        )
-    }
-
-    fn describe(&self) -> String {
-        match self {
-            Roots::Bundle(Bundle::Rds) => "the Amazon RDS CAs this tool carries".into(),
-            Roots::Bundle(Bundle::AmazonRoots) => {
-                "the Amazon Trust Services roots this tool carries (RDS Proxy)".into()
-            }
-            Roots::File(path) => format!("the CAs in --ssl-ca {}", path.display()),
-        }
-    }
-
-    fn store(&self) -> Result<RootCertStore, String> {
-        let pem = match self {
-            Roots::Bundle(bundle) => bundle.pem().as_bytes().to_vec(),
-            Roots::File(path) => std::fs::read(path)
-                .map_err(|err| format!("could not read --ssl-ca {}: {err}", path.display()))?,
-        };
-        let mut store = RootCertStore::empty();
-        let certs: Vec<CertificateDer> = CertificateDer::pem_slice_iter(&pem)
-            .filter_map(Result::ok)
-            .collect();
-        store.add_parsable_certificates(certs);
-        if store.is_empty() {
-            return Err(format!("{} holds no CA certificate", self.describe()));
-        }
-        Ok(store)
-    }
-}
 
 /// What to check the server's TLS with.
 #[derive(Debug, Clone)]
@@ -129,23 +81,9 @@ pub fn check(stream: TcpStream, probe: &Probe) -> Check {
 }
 
 fn run(mut stream: TcpStream, probe: &Probe) -> Outcome {
-    let config =
-        match probe.roots.store() {
-            Ok(store) => ClientConfig::builder_with_provider(Arc::new(
-                rustls::crypto::ring::default_provider(),
-            ))
-            .with_safe_default_protocol_versions()
-            .map(|b| b.with_root_certificates(store).with_no_client_auth()),
-            Err(message) => return Outcome::Failed {
-                message,
-                fix:
-                    "pass --ssl-ca a PEM file of CA certificates (for RDS: AWS's global-bundle.pem)"
-                        .into(),
-            },
-        };
-    let config = match config {
-        Ok(config) => Arc::new(config),
-        Err(err) => return failed(format!("no TLS settings: {err}"), "report this as a bug"),
+    let config = match probe.roots.client_config() {
+        Ok(config) => config,
+        Err(refused) => return failed(refused.message, refused.fix),
     };
     let engine = match probe.engine {
         Some(engine) => engine,
@@ -340,89 +278,11 @@ fn handshake(
 }
 
 fn handshake_failed(err: &io::Error, probe: &Probe) -> Outcome {
-    let roots = probe.roots.describe();
-    let Some(tls) = err
-        .get_ref()
-        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-    else {
-        return io_failed(err, "during the TLS handshake");
-    };
-    let host = &probe.server_name;
-    let new_ca = match &probe.roots {
-        Roots::Bundle(_) => "if the database's CA is newer than this tool's bundle, or your own, pass it with --ssl-ca FILE (for RDS: AWS's global-bundle.pem, https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem)",
-        Roots::File(_) => "pass --ssl-ca a file with the CA that issued the database's certificate (for RDS: AWS's global-bundle.pem), or leave it out to trust the Amazon RDS CAs this tool carries",
-    };
-    match tls {
-        rustls::Error::InvalidCertificate(cert) => match cert {
-            CertificateError::UnknownIssuer => failed(
-                format!("the server's certificate is not issued by {roots}; clients that verify it (verify-full, VERIFY_IDENTITY) refuse it with \"certificate verify failed\""),
-                new_ca,
-            ),
-            CertificateError::NotValidForName
-            | CertificateError::NotValidForNameContext { .. } => {
-                let names = match cert {
-                    CertificateError::NotValidForNameContext { presented, .. }
-                        if !presented.is_empty() =>
-                    {
-                        format!(" (it names {})", presented.join(", "))
-                    }
-                    _ => String::new(),
-                };
-                failed(
-                    format!("the server's certificate does not name {host}{names}; clients that check the name refuse it"),
-                    "pass the endpoint name RDS shows as --hostname, not a CNAME or an address of your own; to connect elsewhere (a tunnel), keep --hostname and pass --via IP:PORT",
-                )
-            }
-            CertificateError::Expired | CertificateError::ExpiredContext { .. } => failed(
-                "the server's certificate has expired (by this machine's clock)",
-                "if the clock is right (see clock), rotate the database's certificate: aws rds modify-db-instance --db-instance-identifier ID --ca-certificate-identifier rds-ca-rsa2048-g1 --apply-immediately",
-            ),
-            CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => failed(
-                "the server's certificate is not valid yet (by this machine's clock)",
-                "the local clock is probably behind: synchronize it with NTP (see clock)",
-            ),
-            other => failed(
-                format!("the server's certificate does not verify against {roots}: {other:?}"),
-                new_ca,
-            ),
-        },
-        rustls::Error::AlertReceived(alert) => failed(
-            format!("the server ended the TLS handshake with alert {alert:?}"),
-            "the server and this client share no TLS version or cipher: RDS offers TLS 1.2 and 1.3; a server of your own needs one of them",
-        ),
-        other => failed(
-            format!("the TLS handshake failed: {other}"),
-            "check that --port is the database's TLS-capable port and --engine its engine",
-        ),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn trusts_the_bundle_for_the_endpoint_or_the_ssl_ca_file() {
-        assert_eq!(
-            Roots::for_endpoint("db.abc.us-east-1.rds.amazonaws.com", None),
-            Roots::Bundle(Bundle::Rds)
-        );
-        assert_eq!(
-            Roots::for_endpoint("p.proxy-abc.us-east-1.rds.amazonaws.com", None),
-            Roots::Bundle(Bundle::AmazonRoots)
-        );
-        assert_eq!(
-            Roots::for_endpoint("x", Some("/ca.pem".into())),
-            Roots::File("/ca.pem".into())
-        );
-    }
-
-    #[test]
-    fn loads_every_carried_bundle_as_roots() {
-        assert!(Roots::Bundle(Bundle::Rds).store().unwrap().len() > 10);
-        assert!(Roots::Bundle(Bundle::AmazonRoots).store().unwrap().len() >= 4);
-        let empty = tempfile::NamedTempFile::new().unwrap();
-        let err = Roots::File(empty.path().into()).store().unwrap_err();
-        assert!(err.ends_with("holds no CA certificate"), "{err}");
+    match rustls_error(err) {
+        Some(tls) => {
+            let refused = refusal(tls, &probe.roots, &probe.server_name);
+            failed(refused.message, refused.fix)
+        }
+        None => io_failed(err, "during the TLS handshake"),
     }
 }

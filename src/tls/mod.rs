@@ -16,6 +16,8 @@ use sha2::{Digest, Sha256};
 
 use crate::private_file::{private_folder, write_atomic, PrivateFileError};
 
+pub mod verify;
+
 /// The Amazon RDS CA certificates (PEM, with a provenance header of `#`
 /// lines): the G1 roots of each region the bundle lists, and older ones.
 pub const RDS_CA_BUNDLE: &str = include_str!("rds-ca-bundle.pem");
