@@ -50,6 +50,8 @@ pub mod lifetime;
 pub mod password_file;
 pub mod policy;
 pub mod private_file;
+#[cfg(feature = "proxy")]
+pub mod proxy;
 pub mod refresh;
 pub mod region;
 pub mod sql;

@@ -1,0 +1,234 @@
+//! The listeners: TCP on loopback (or beyond, with `--allow-remote`) and
+//! Unix sockets in a private folder with the peer's uid checked. Each
+//! accepted client gets a task; the connection limit is a semaphore, and
+//! clients over it, or not allowed in, are answered in their protocol.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::{TcpListener, UnixListener};
+use tokio::sync::{mpsc, watch, Semaphore};
+
+use super::postgres::message::sqlstate;
+use super::postgres::session::{self, Client, Refusal};
+use super::{Database, Proxy};
+
+/// A socket bound for a database.
+#[derive(Debug)]
+pub struct Bound {
+    pub database: Arc<Database>,
+    pub socket: Socket,
+}
+
+/// A bound socket.
+#[derive(Debug)]
+pub enum Socket {
+    Tcp(TcpListener),
+    /// The listener and the socket file's path, removed when done.
+    Unix(UnixListener, PathBuf),
+}
+
+/// How many ports past a taken default port are tried.
+const NEXT_FREE_PORTS: u16 = 100;
+
+/// Why a listener could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum BindError {
+    #[error("could not listen on {address}: {source}")]
+    Tcp {
+        address: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("no free port from {from} to {to} on {ip} to listen on for {database}; pass --listen ADDR:PORT")]
+    NoFreePort {
+        ip: std::net::IpAddr,
+        from: u16,
+        to: u16,
+        database: String,
+    },
+    #[error("could not make the Unix socket folder {path}: {source}")]
+    Folder {
+        path: PathBuf,
+        #[source]
+        source: crate::private_file::PrivateFileError,
+    },
+    #[error("could not listen on the Unix socket {path}: {source}")]
+    Unix {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Binds `address`, or, when `next_free` and its port is taken, the next
+/// free port after it.
+///
+/// # Errors
+/// [`BindError`].
+pub async fn bind_tcp(
+    address: SocketAddr,
+    next_free: bool,
+    database: &str,
+) -> Result<TcpListener, BindError> {
+    match TcpListener::bind(address).await {
+        Ok(listener) => Ok(listener),
+        Err(err) if next_free && err.kind() == std::io::ErrorKind::AddrInUse => {
+            let last = address.port().saturating_add(NEXT_FREE_PORTS);
+            for port in address.port() + 1..=last {
+                if let Ok(listener) = TcpListener::bind(SocketAddr::new(address.ip(), port)).await {
+                    return Ok(listener);
+                }
+            }
+            Err(BindError::NoFreePort {
+                ip: address.ip(),
+                from: address.port(),
+                to: last,
+                database: database.to_owned(),
+            })
+        }
+        Err(source) => Err(BindError::Tcp { address, source }),
+    }
+}
+
+/// Binds PostgreSQL's socket name `.s.PGSQL.PORT` in `folder`, made
+/// private (0700) when missing, replacing a stale socket file.
+///
+/// # Errors
+/// [`BindError`].
+pub fn bind_unix(
+    folder: &std::path::Path,
+    port: u16,
+) -> Result<(UnixListener, PathBuf), BindError> {
+    crate::private_file::create_private_folder(folder).map_err(|source| BindError::Folder {
+        path: folder.to_owned(),
+        source,
+    })?;
+    let path = folder.join(format!(".s.PGSQL.{port}"));
+    if std::fs::symlink_metadata(&path).is_ok_and(|m| {
+        use std::os::unix::fs::FileTypeExt;
+        m.file_type().is_socket()
+    }) && std::os::unix::net::UnixStream::connect(&path).is_err()
+    {
+        let _ = std::fs::remove_file(&path);
+    }
+    let listener = UnixListener::bind(&path).map_err(|source| BindError::Unix {
+        path: path.clone(),
+        source,
+    })?;
+    Ok((listener, path))
+}
+
+/// Accepts clients on `bound` until `stop` says so. Each connection task
+/// holds a permit of `limit` and a sender of `done`.
+pub async fn serve(
+    bound: Bound,
+    proxy: Arc<Proxy>,
+    mut stop: watch::Receiver<bool>,
+    limit: Arc<Semaphore>,
+    done: mpsc::Sender<()>,
+) {
+    let db = bound.database;
+    let own_uid = process_uid();
+    loop {
+        let accepted = tokio::select! {
+            _ = stop.changed() => break,
+            accepted = accept(&bound.socket) => accepted,
+        };
+        let (stream, peer, mut refusal) = match accepted {
+            Ok(Accepted::Tcp(stream, peer)) => {
+                let _ = stream.set_nodelay(true);
+                let refusal = (!proxy.access.allow_remote && !peer.ip().is_loopback()).then(|| Refusal {
+                    code: sqlstate::INVALID_AUTHORIZATION,
+                    message: format!("connections from {} are refused: the proxy takes loopback clients only unless started with --allow-remote", peer.ip()),
+                    reason: "remote",
+                });
+                (
+                    Box::new(stream) as super::ClientStream,
+                    peer.to_string(),
+                    refusal,
+                )
+            }
+            Ok(Accepted::Unix(stream)) => {
+                let uid = stream.peer_cred().ok().map(|cred| cred.uid());
+                let allowed =
+                    uid.is_some_and(|uid| uid == own_uid || proxy.access.allow_uids.contains(&uid));
+                let peer = uid.map_or_else(|| "uid unknown".to_owned(), |uid| format!("uid {uid}"));
+                let refusal = (!allowed).then(|| Refusal {
+                    code: sqlstate::INVALID_AUTHORIZATION,
+                    message: format!("connections from {peer} are refused: the proxy takes its own user's clients only; pass --allow-uid to let others in"),
+                    reason: "uid",
+                });
+                (Box::new(stream) as super::ClientStream, peer, refusal)
+            }
+            Err(err) => {
+                proxy.log.warn(
+                    "accept failed; retrying",
+                    &[("database", &db.name), ("reason", &err.to_string())],
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let permit = match Arc::clone(&limit).try_acquire_owned() {
+            Ok(permit) => Some(permit),
+            Err(_) => {
+                if refusal.is_none() {
+                    refusal = Some(Refusal {
+                        code: sqlstate::TOO_MANY_CONNECTIONS,
+                        message: format!(
+                            "the proxy has {} connections open, its most (--max-connections); try again later",
+                            proxy.max_connections.unwrap_or_default()
+                        ),
+                        reason: "max_connections",
+                    });
+                }
+                None
+            }
+        };
+        let (proxy, db, done) = (Arc::clone(&proxy), Arc::clone(&db), done.clone());
+        tokio::spawn(async move {
+            session::serve(
+                Client {
+                    stream,
+                    peer,
+                    refusal,
+                },
+                db,
+                proxy,
+            )
+            .await;
+            drop(permit);
+            drop(done);
+        });
+    }
+    if let Socket::Unix(_, path) = &bound.socket {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+enum Accepted {
+    Tcp(tokio::net::TcpStream, SocketAddr),
+    Unix(tokio::net::UnixStream),
+}
+
+async fn accept(socket: &Socket) -> std::io::Result<Accepted> {
+    match socket {
+        Socket::Tcp(listener) => listener
+            .accept()
+            .await
+            .map(|(stream, peer)| Accepted::Tcp(stream, peer)),
+        Socket::Unix(listener, _) => listener
+            .accept()
+            .await
+            .map(|(stream, _)| Accepted::Unix(stream)),
+    }
+}
+
+/// This process's uid.
+fn process_uid() -> u32 {
+    // SAFETY: getuid has no preconditions and cannot fail.
+    unsafe { libc::getuid() }
+}
