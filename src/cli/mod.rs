@@ -23,6 +23,7 @@ mod man;
 mod memorydb;
 pub mod options;
 mod policy;
+mod proxy;
 mod refresh;
 mod sql;
 pub mod stdout;
@@ -199,6 +200,24 @@ pub enum Command {
     /// that reports "certificate verify failed" needs --ssl-ca.
     Exec(exec::ExecArgs),
 
+    /// Serve long-lived clients: a local PostgreSQL endpoint that logs in
+    /// to the database with a fresh IAM token for each connection.
+    ///
+    /// For GUIs, apps, ORMs and pools that keep a connection string:
+    /// clients connect to 127.0.0.1 (or a Unix socket) with no password, or
+    /// any password, which is ignored; the proxy logs in upstream over TLS
+    /// it has verified (the Amazon RDS CAs or --ssl-ca, the endpoint's name
+    /// even through --via) with a token made for the client's user, then
+    /// relays the session unchanged. RDS, Aurora PostgreSQL and Aurora DSQL
+    /// (admin gets the admin token). When a client leaves outside a
+    /// transaction, its server connection is reset (DISCARD ALL) and kept
+    /// for the next client with the same user, database and parameters.
+    /// Cancel requests reach the right server connection. SIGTERM and
+    /// SIGINT stop it with status 0. Only loopback and this user's Unix
+    /// socket clients are let in unless --allow-remote or --allow-uid say
+    /// otherwise: whoever can connect logs in as you.
+    Proxy(proxy::ProxyArgs),
+
     /// Read a token and say why it will or will not work.
     ///
     /// Reads any IAM auth token for RDS, Aurora DSQL, ElastiCache or MemoryDB
@@ -364,6 +383,7 @@ where
     match command {
         Command::Exec(args) => exec::run(args, chain()?),
         Command::Inspect(args) => inspect::run(args, chain()?),
+        Command::Proxy(args) => proxy::run(args, chain()?),
         Command::Cache(args) => cache::run(&args),
         Command::CaBundle(args) => ca_bundle::run(&args),
         Command::Refresh(args) => refresh::run(args, chain()?),

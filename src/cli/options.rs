@@ -108,7 +108,7 @@ impl ConnectOptions {
 }
 
 /// `IP:PORT` or `[IPv6]:PORT`; `localhost` stands for 127.0.0.1.
-fn parse_via(value: &str) -> Result<Via> {
+pub fn parse_via(value: &str) -> Result<Via> {
     let fail = |why: &str| {
         anyhow!("--via {value:?} {why}; pass the tunnel's local address as IP:PORT, e.g. 127.0.0.1:15432")
     };
@@ -422,7 +422,7 @@ fn parse_port(value: &str) -> Result<u16> {
     }
 }
 
-fn parse_expires_in(value: &str) -> Result<ExpiresIn> {
+pub fn parse_expires_in(value: &str) -> Result<ExpiresIn> {
     let secs = value
         .parse::<u64>()
         .map_err(|_| anyhow!("--expires-in {value:?} is not a number of seconds; pass 1 to 900"))?;

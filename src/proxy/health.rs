@@ -32,6 +32,7 @@ pub async fn serve(listener: TcpListener, proxy: Arc<Proxy>) {
                 async move { Ok::<_, Infallible>(answer(&request, &proxy).await) }
             });
             let connection = http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
                 .header_read_timeout(std::time::Duration::from_secs(10))
                 .serve_connection(TokioIo::new(stream), service);
             let _ = tokio::time::timeout(std::time::Duration::from_secs(60), connection).await;

@@ -17,6 +17,7 @@ pub mod listener;
 pub mod log;
 pub mod metrics;
 pub mod postgres;
+pub mod setup;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -28,6 +28,7 @@ mod install_docs;
 mod man;
 mod memorydb;
 mod policy;
+mod proxy;
 mod readme;
 mod readme_recipes;
 mod real_servers;

@@ -195,6 +195,7 @@ async fn alive(server: &mut Server) -> bool {
 pub async fn close(mut server: Server) {
     let _ = tokio::time::timeout(Duration::from_secs(1), async {
         let _ = server.stream.write_all(&[b'X', 0, 0, 0, 4]).await;
+        let _ = server.stream.flush().await;
         let _ = server.stream.shutdown().await;
     })
     .await;

@@ -145,7 +145,7 @@ async fn client_to_server(
             let _ = write.write_all(&buf[..n]).await;
             return false;
         };
-        if write.write_all(&buf[..scanned]).await.is_err() {
+        if write.write_all(&buf[..scanned]).await.is_err() || write.flush().await.is_err() {
             return false;
         }
         bytes.inc_by(scanned as u64);
@@ -196,7 +196,7 @@ async fn server_to_client(
             }
             ControlFlow::Continue(())
         });
-        if write.write_all(&buf[..n]).await.is_err() {
+        if write.write_all(&buf[..n]).await.is_err() || write.flush().await.is_err() {
             return false;
         }
         bytes.inc_by(n as u64);
@@ -228,6 +228,7 @@ async fn reset_now(server: &mut Server) -> bool {
     let mut out = BytesMut::new();
     if postgres_protocol::message::frontend::query("DISCARD ALL", &mut out).is_err()
         || server.stream.write_all(&out).await.is_err()
+        || server.stream.flush().await.is_err()
     {
         return false;
     }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
+use prometheus_client::metrics::counter::Counter;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::message::{self, sqlstate};
@@ -164,7 +165,7 @@ async fn serve_inner(
     }
     message::backend_key_data(&mut replay, client_key);
     message::ready_for_query(&mut replay, b'I');
-    if stream.write_all(&replay).await.is_err() {
+    if stream.write_all(&replay).await.is_err() || stream.flush().await.is_err() {
         proxy.cancels.forget(&client_key);
         count_login(proxy, db, "failed", "client_left");
         give_back(db, &startup, server, true).await;
@@ -179,17 +180,13 @@ async fn serve_inner(
     ));
     log_fields(proxy, Level::Info, "login", &login_fields);
 
+    // One family look-up a statement: a look-up holds the family's lock
+    // until the statement ends, and a second one that adds a label waits on it.
+    let client_to_server = counter(proxy, db, "client_to_server");
+    let server_to_client = counter(proxy, db, "server_to_client");
     let traffic = Traffic {
-        client_to_server: proxy
-            .metrics
-            .bytes
-            .get_or_create(&bytes_label(db, "client_to_server"))
-            .clone(),
-        server_to_client: proxy
-            .metrics
-            .bytes
-            .get_or_create(&bytes_label(db, "server_to_client"))
-            .clone(),
+        client_to_server,
+        server_to_client,
     };
     let ended = relay::relay(&mut stream, &mut server, &traffic).await;
     proxy.cancels.forget(&client_key);
@@ -216,12 +213,14 @@ async fn serve_inner(
     }
 }
 
-fn bytes_label(db: &Database, direction: &str) -> BytesLabel {
-    BytesLabel {
+fn counter(proxy: &Proxy, db: &Database, direction: &str) -> Counter {
+    let label = BytesLabel {
         database: db.label.database.clone(),
         engine: db.label.engine.clone(),
         direction: direction.to_owned(),
-    }
+    };
+    let counter = proxy.metrics.bytes.get_or_create(&label).clone();
+    counter
 }
 
 fn log_fields(proxy: &Proxy, level: Level, message: &str, fields: &[(&str, String)]) {
@@ -336,6 +335,7 @@ async fn answer(stream: &mut ClientStream, fatal: &Fatal) -> std::io::Result<()>
         _ => message::fatal(&mut out, fatal.code, &fatal.message, fatal.hint.as_deref()),
     }
     stream.write_all(&out).await?;
+    stream.flush().await?;
     stream.shutdown().await
 }
 

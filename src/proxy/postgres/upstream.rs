@@ -221,8 +221,7 @@ pub async fn login(
     parameters: &[(String, String)],
     password: &str,
 ) -> Result<Server, LoginError> {
-    stream
-        .write_all(&encode_startup(parameters))
+    write(&mut stream, &encode_startup(parameters))
         .await
         .map_err(|source| LoginError::Io {
             during: "sending the start-up message",
@@ -239,8 +238,7 @@ pub async fn login(
                     let mut out = BytesMut::new();
                     frontend::password_message(password.as_bytes(), &mut out)
                         .map_err(|err| LoginError::Protocol(err.to_string()))?;
-                    stream
-                        .write_all(&out)
+                    write(&mut stream, &out)
                         .await
                         .map_err(|source| LoginError::Io {
                             during: "sending the token",
@@ -308,6 +306,12 @@ pub async fn login(
     }
 }
 
+/// Writes `bytes` and flushes them: TLS holds them back otherwise.
+async fn write(stream: &mut ServerStream, bytes: &[u8]) -> io::Result<()> {
+    stream.write_all(bytes).await?;
+    stream.flush().await
+}
+
 /// Sets `name` to `value` in `parameters`, keeping the order of first
 /// appearance.
 pub fn set(parameters: &mut Vec<(String, String)>, name: &str, value: &str) {
@@ -368,8 +372,7 @@ pub async fn cancel(target: &Target, key: CancelKey) -> Result<(), LoginError> {
     let (mut stream, _) = connect(target).await?;
     let mut out = BytesMut::new();
     frontend::cancel_request(key.process_id, key.secret_key, &mut out);
-    stream
-        .write_all(&out)
+    write(&mut stream, &out)
         .await
         .map_err(|source| LoginError::Io {
             during: "sending the CancelRequest",

@@ -184,6 +184,11 @@ impl Process {
         })
     }
 
+    /// Its exit status, if it has exited.
+    pub fn try_wait(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
     /// Its process group (its process id).
     pub fn group(&self) -> i32 {
         self.child.id() as i32

@@ -8,6 +8,8 @@
 #![allow(dead_code)]
 
 pub mod alone;
+#[cfg(target_os = "linux")]
+pub mod auth_proxy;
 #[cfg(unix)]
 pub mod bare_mariadb;
 #[cfg(unix)]

@@ -68,6 +68,9 @@ pub const TUNNEL_HOST: &str = "mydb.xxx.us-east-1.rds.amazonaws.com";
 pub const TUNNEL_REGION: &str = "us-east-1";
 /// The database user that logs in with a token, in both servers.
 pub const IAM_USER: &str = "iam_user";
+
+/// A PostgreSQL database [`IAM_USER`] owns, where it may create tables.
+pub const BENCH_DATABASE: &str = "bench";
 use super::daemon::SHUTDOWN;
 /// The system user the servers run as when the tests run as root.
 const SERVICE_USER: &str = "rdsauthtest";
@@ -1040,6 +1043,11 @@ impl Servers {
                 // libpq picks when a URI names none.
                 .args(["-c", "CREATE DATABASE app"])
                 .args(["-c", &format!("CREATE DATABASE {IAM_USER}")])
+                // A database the IAM user owns, for pgbench's tables.
+                .args([
+                    "-c",
+                    &format!("CREATE DATABASE {BENCH_DATABASE} OWNER {IAM_USER}"),
+                ])
                 .args(["-c", "SHOW ssl"]),
             "psql (creating the IAM user)",
         )?;

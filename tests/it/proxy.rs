@@ -1,0 +1,423 @@
+//! `rds-auth-token proxy` with real clients into the real PostgreSQL server
+//! of `support::servers`: TLS only, every login checked by the RDS-like
+//! token verifier, the certificate from a test CA for an RDS-like name
+//! reached through `--via`. The clients connect with no password.
+#![cfg(target_os = "linux")]
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use crate::support;
+use support::auth_proxy::{http, AuthProxy};
+use support::servers::{self, psql_client, Db, IAM_USER};
+use support::TestEnv;
+
+/// The proxy's environment: the keys the verifier checks.
+fn proxy_env() -> TestEnv {
+    let mut env = TestEnv::new();
+    env.with_env_keys();
+    env
+}
+
+/// libpq's connection string for the proxy: no password, no TLS (local).
+fn conninfo(proxy: &AuthProxy, user: &str) -> String {
+    format!(
+        "host=127.0.0.1 port={} user={user} dbname=postgres sslmode=disable connect_timeout=10",
+        proxy.port
+    )
+}
+
+/// `psql -w -X -tA CONNINFO -c SQL` in a bare environment.
+fn psql(conninfo: &str, sql: &str) -> support::Run {
+    let psql = psql_client().unwrap_or_else(|err| panic!("{err}"));
+    TestEnv::new().run_program(psql, ["-w", "-X", "-tA", conninfo, "-c", sql])
+}
+
+#[test]
+fn psql_logs_in_with_no_password_over_verified_tls_with_a_fresh_token() {
+    let servers = servers::shared();
+    let proxy = AuthProxy::for_postgres(servers, &proxy_env(), &[]);
+    let info = conninfo(&proxy, IAM_USER);
+    servers
+        .login(Db::Postgres, || {
+            psql(
+                &info,
+                "select current_user, ssl from pg_stat_ssl where pid = pg_backend_pid()",
+            )
+        })
+        .logged_in(None, &format!("{IAM_USER}|t\n"));
+    let log = proxy.log();
+    assert!(log.contains("login peer="), "{log}");
+    assert!(!log.contains("X-Amz-Signature"), "{log}");
+    assert_eq!(
+        proxy.metric("rds_auth_token_proxy_tokens_minted_total{"),
+        1.0,
+        "{}",
+        proxy.get("/metrics").1
+    );
+}
+
+#[test]
+fn keeps_the_server_connection_of_a_client_that_left_and_resets_it() {
+    let servers = servers::shared();
+    let proxy = AuthProxy::for_postgres(servers, &proxy_env(), &[]);
+    let info = conninfo(&proxy, IAM_USER);
+    servers
+        .login(Db::Postgres, || {
+            psql(&info, "set application_name = 'first'; create temp table t (x int); select pg_backend_pid()")
+        })
+        .accepted_once();
+    // The second client is served by the same server connection, reset:
+    // no new login, no temp table, the setting back to its default.
+    let second = servers.login(Db::Postgres, || {
+        psql(
+            &info,
+            "select count(*) from pg_class where relname = 't' and relpersistence = 't'; show application_name",
+        )
+    });
+    second.without_asking_the_verifier();
+    second.run.success().stdout_is("0\npsql\n");
+    assert_eq!(
+        proxy.metric("rds_auth_token_proxy_server_reuses_total{"),
+        1.0
+    );
+}
+
+#[test]
+fn no_reuse_logs_in_anew_for_each_client() {
+    let servers = servers::shared();
+    let proxy = AuthProxy::for_postgres(servers, &proxy_env(), &["--no-reuse"]);
+    let info = conninfo(&proxy, IAM_USER);
+    for _ in 0..2 {
+        servers
+            .login(Db::Postgres, || psql(&info, "select 1"))
+            .logged_in(None, "1\n");
+    }
+}
+
+#[test]
+fn refuses_a_server_whose_certificate_is_not_from_the_trusted_cas_before_any_token() {
+    let servers = servers::shared();
+    let port = servers.port(Db::Postgres).to_string();
+    let via = format!("127.0.0.1:{port}");
+    let wrong = servers.wrong_ca_cert();
+    let proxy = AuthProxy::start(
+        &proxy_env(),
+        &[
+            "--hostname",
+            servers::TUNNEL_HOST,
+            "--port",
+            &port,
+            "--via",
+            &via,
+            "--ssl-ca",
+            wrong.to_str().unwrap(),
+        ],
+    );
+    let info = conninfo(&proxy, IAM_USER);
+    servers
+        .login(Db::Postgres, || psql(&info, "select 1"))
+        .refused_with("the server's certificate is not issued by the CAs in --ssl-ca")
+        .without_asking_the_verifier();
+    assert_eq!(
+        proxy.metric("rds_auth_token_proxy_logins_total{database=\"mydb.xxx.us-east-1.rds.amazonaws.com\",engine=\"postgres\",outcome=\"failed\",reason=\"tls\"}"),
+        1.0
+    );
+}
+
+#[test]
+fn pins_the_user_and_refuses_another_in_the_clients_protocol() {
+    let servers = servers::shared();
+    let proxy = AuthProxy::for_postgres(servers, &proxy_env(), &["--username", IAM_USER]);
+    servers
+        .login(Db::Postgres, || {
+            psql(&conninfo(&proxy, "postgres"), "select 1")
+        })
+        .refused_with(&format!(
+            "logs in to {} as {IAM_USER} only (--username), not as postgres",
+            servers::TUNNEL_HOST
+        ))
+        .without_asking_the_verifier();
+    servers
+        .login(Db::Postgres, || {
+            psql(&conninfo(&proxy, IAM_USER), "select 1")
+        })
+        .logged_in(None, "1\n");
+}
+
+#[test]
+fn passes_a_cancel_request_to_the_server_connection_it_belongs_to() {
+    let servers = servers::shared();
+    let proxy = AuthProxy::for_postgres(servers, &proxy_env(), &[]);
+    let psql = psql_client().unwrap_or_else(|err| panic!("{err}"));
+    // psql sends a CancelRequest on SIGINT, then exits with the error.
+    let child = TestEnv::new()
+        .program(psql)
+        .args([
+            "-w",
+            "-X",
+            "-tA",
+            &conninfo(&proxy, IAM_USER),
+            "-c",
+            "select pg_sleep(30)",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while proxy.metric("rds_auth_token_proxy_logins_total{") < 1.0
+        && started.elapsed() < Duration::from_secs(20)
+    {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("canceling statement due to user request"),
+        "{stderr}\n{}",
+        proxy.log()
+    );
+    assert!(started.elapsed() < Duration::from_secs(20));
+    assert!(
+        proxy.log().contains("cancel request passed on"),
+        "{}",
+        proxy.log()
+    );
+}
+
+#[test]
+fn answers_garbage_and_an_oversized_start_up_in_the_protocol_and_stays_up() {
+    let servers = servers::shared();
+    let proxy = AuthProxy::for_postgres(servers, &proxy_env(), &[]);
+    // A start-up packet announcing 1 GB: refused at once, nothing allocated.
+    let mut stream = TcpStream::connect(("127.0.0.1", proxy.port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream.write_all(&1_000_000_000u32.to_be_bytes()).unwrap();
+    stream.write_all(&[0, 3, 0, 0]).unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    assert_eq!(answer.first(), Some(&b'E'), "{answer:?}");
+    assert!(String::from_utf8_lossy(&answer).contains("08P01"));
+    // Garbage.
+    let mut stream = TcpStream::connect(("127.0.0.1", proxy.port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    assert_eq!(answer.first(), Some(&b'E'), "{answer:?}");
+    // A client that vanishes mid-packet.
+    let mut stream = TcpStream::connect(("127.0.0.1", proxy.port)).unwrap();
+    stream.write_all(&[0, 0, 0, 40, 0, 3]).unwrap();
+    drop(stream);
+    // Still serving.
+    servers
+        .login(Db::Postgres, || {
+            psql(&conninfo(&proxy, IAM_USER), "select 1")
+        })
+        .logged_in(None, "1\n");
+    assert_eq!(proxy.get("/liveness").0, 200);
+}
+
+#[test]
+fn closes_a_slowloris_client_after_the_start_up_deadline() {
+    let servers = servers::shared();
+    let proxy = AuthProxy::for_postgres(servers, &proxy_env(), &[]);
+    let mut stream = TcpStream::connect(("127.0.0.1", proxy.port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let started = std::time::Instant::now();
+    stream.write_all(&[0, 0]).unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_secs(9) && waited < Duration::from_secs(20),
+        "{waited:?}"
+    );
+    // The line is written as the connection closes.
+    let logged = std::time::Instant::now();
+    while !proxy.log().contains("did not send its start-up in time")
+        && logged.elapsed() < Duration::from_secs(5)
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        proxy.log().contains("did not send its start-up in time"),
+        "{}",
+        proxy.log()
+    );
+}
+
+#[test]
+fn serves_health_readiness_and_prometheus_metrics_and_stops_on_quitquitquit() {
+    let servers = servers::shared();
+    let mut proxy = AuthProxy::for_postgres(servers, &proxy_env(), &["--quitquitquit"]);
+    servers
+        .login(Db::Postgres, || {
+            psql(&conninfo(&proxy, IAM_USER), "select 1")
+        })
+        .logged_in(None, "1\n");
+    assert_eq!(proxy.get("/liveness"), (200, "ok\n".to_owned()));
+    assert_eq!(proxy.get("/readiness"), (200, "ok\n".to_owned()));
+    let (status, metrics) = proxy.get("/metrics");
+    assert_eq!(status, 200);
+    assert!(
+        metrics.contains("# TYPE rds_auth_token_proxy_upstream_tls_seconds histogram"),
+        "{metrics}"
+    );
+    let labels = format!("database=\"{}\",engine=\"postgres\"", servers::TUNNEL_HOST);
+    for line in [
+        format!("rds_auth_token_proxy_upstream_tls_seconds_count{{{labels}}} 1"),
+        format!("rds_auth_token_proxy_client_connections_total{{{labels}}} 1"),
+        format!("rds_auth_token_proxy_logins_total{{{labels},outcome=\"ok\",reason=\"new\"}} 1"),
+    ] {
+        assert!(metrics.contains(&line), "{line} not in\n{metrics}");
+    }
+    // Bytes each way are counted, and no secret is in the metrics.
+    assert!(
+        proxy.metric(&format!(
+            "rds_auth_token_proxy_bytes_total{{{labels},direction=\"server_to_client\"}}"
+        )) > 0.0
+    );
+    assert!(!metrics.contains("X-Amz"), "{metrics}");
+    assert_eq!(
+        http(proxy.health_port, "GET", "/quitquitquit").unwrap().0,
+        405
+    );
+    assert_eq!(
+        http(proxy.health_port, "POST", "/quitquitquit").unwrap().0,
+        200
+    );
+    assert_eq!(
+        proxy.wait(Duration::from_secs(10)),
+        Some(0),
+        "{}",
+        proxy.log()
+    );
+}
+
+#[test]
+fn is_not_ready_without_credentials_and_says_why() {
+    let servers = servers::shared();
+    let proxy = AuthProxy::for_postgres(servers, &TestEnv::new(), &[]);
+    let (status, body) = proxy.get("/readiness");
+    assert_eq!(status, 503, "{body}");
+    assert!(body.starts_with("not ready: "), "{body}");
+    let refused = servers.login(Db::Postgres, || {
+        psql(&conninfo(&proxy, IAM_USER), "select 1")
+    });
+    refused
+        .refused_with("no IAM token for iam_user")
+        .without_asking_the_verifier();
+}
+
+#[test]
+fn sigterm_waits_for_an_open_transaction_up_to_the_delay_then_exits_0() {
+    let servers = servers::shared();
+    let mut proxy = AuthProxy::for_postgres(servers, &proxy_env(), &["--max-sigterm-delay", "20"]);
+    let psql = psql_client().unwrap_or_else(|err| panic!("{err}"));
+    let mut child = TestEnv::new()
+        .program(psql)
+        .args(["-w", "-X", "-tA", &conninfo(&proxy, IAM_USER)])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"begin;\nselect 41;\n").unwrap();
+    let started = std::time::Instant::now();
+    while proxy.metric("rds_auth_token_proxy_logins_total{") < 1.0
+        && started.elapsed() < Duration::from_secs(20)
+    {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    unsafe {
+        libc::kill(-proxy.process.group(), libc::SIGTERM);
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    // Still running: the transaction is open.
+    assert_eq!(
+        proxy.wait(Duration::from_millis(10)),
+        None,
+        "{}",
+        proxy.log()
+    );
+    // New connections are refused meanwhile.
+    assert!(TcpStream::connect(("127.0.0.1", proxy.port)).is_err());
+    stdin.write_all(b"select 42;\ncommit;\n\\q\n").unwrap();
+    drop(stdin);
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "BEGIN\n41\n42\nCOMMIT\n"
+    );
+    assert_eq!(
+        proxy.wait(Duration::from_secs(10)),
+        Some(0),
+        "{}",
+        proxy.log()
+    );
+}
+
+#[test]
+fn pgbench_and_pg_dump_work_through_the_proxy() {
+    let servers = servers::shared();
+    let proxy = AuthProxy::for_postgres(servers, &proxy_env(), &[]);
+    let port = proxy.port.to_string();
+    let bin = psql_client().unwrap().parent().unwrap().to_owned();
+    let mut env = TestEnv::new();
+    env.env("PGHOST", "127.0.0.1")
+        .env("PGPORT", &port)
+        .env("PGUSER", IAM_USER)
+        .env("PGDATABASE", servers::BENCH_DATABASE)
+        .env("PGSSLMODE", "disable");
+    let init = env.run_program(
+        bin.join("pgbench"),
+        ["-i", "-s", "1", "-q", "--unlogged-tables"],
+    );
+    init.success();
+    let run = env.run_program(
+        bin.join("pgbench"),
+        ["-S", "-c", "4", "-j", "2", "-t", "200", "-C", "-n"],
+    );
+    run.success();
+    assert!(
+        run.stdout()
+            .contains("number of transactions actually processed: 800/800"),
+        "{}",
+        run.stdout()
+    );
+    let dump = env.run_program(
+        bin.join("pg_dump"),
+        ["-t", "pgbench_branches", "--schema-only"],
+    );
+    dump.success();
+    assert!(
+        dump.stdout()
+            .contains("CREATE UNLOGGED TABLE public.pgbench_branches"),
+        "{}",
+        dump.stdout()
+    );
+    // 4 clients connecting per transaction were served by at most a few
+    // server logins, the rest by kept connections.
+    let logins = proxy.metric("rds_auth_token_proxy_server_logins_total{");
+    let reuses = proxy.metric("rds_auth_token_proxy_server_reuses_total{");
+    assert!(
+        logins <= 8.0 && reuses >= 790.0,
+        "logins {logins}, reuses {reuses}"
+    );
+}

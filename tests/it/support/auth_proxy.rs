@@ -1,0 +1,154 @@
+//! `rds-auth-token proxy` run as a server for a test: in its own process
+//! group, its stderr in a log, waited for until it listens, stopped with
+//! SIGTERM when dropped (see [`Process`]).
+
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use super::daemon::Process;
+use super::servers::{Servers, TUNNEL_HOST};
+use super::TestEnv;
+
+/// A running proxy.
+pub struct AuthProxy {
+    pub process: Process,
+    pub port: u16,
+    pub health_port: u16,
+    _log_dir: tempfile::TempDir,
+}
+
+impl AuthProxy {
+    /// `rds-auth-token proxy ARGS --listen 127.0.0.1:PORT --health-port P`
+    /// in `env`, waited for until `/startup` answers 200.
+    #[track_caller]
+    pub fn start(env: &TestEnv, args: &[&str]) -> AuthProxy {
+        let [port, health_port] = super::ports::free_n();
+        let log_dir = tempfile::tempdir().unwrap();
+        let log = log_dir.path().join("proxy.log");
+        let listen = format!("127.0.0.1:{port}");
+        let health = health_port.to_string();
+        let mut cmd = env.command(["proxy"]);
+        cmd.args(args)
+            .args(["--listen", &listen, "--health-port", &health]);
+        let mut process = Process::spawn("rds-auth-token proxy", cmd, log, true, libc::SIGTERM)
+            .unwrap_or_else(|err| panic!("{err}"));
+        process
+            .wait_until(|| match http_get(health_port, "/startup") {
+                Ok((200, _)) => Ok(()),
+                Ok((status, body)) => Err(format!("/startup answered {status}: {body}")),
+                Err(err) => Err(err),
+            })
+            .unwrap_or_else(|err| panic!("{err}"));
+        AuthProxy {
+            process,
+            port,
+            health_port,
+            _log_dir: log_dir,
+        }
+    }
+
+    /// The proxy for the shared PostgreSQL server, as an RDS endpoint
+    /// reached through a tunnel: `--hostname TUNNEL_HOST --via` the server,
+    /// `--ssl-ca` the test CA, and `extra`.
+    #[track_caller]
+    pub fn for_postgres(servers: &Servers, env: &TestEnv, extra: &[&str]) -> AuthProxy {
+        let port = servers.port(super::servers::Db::Postgres).to_string();
+        let via = format!("127.0.0.1:{port}");
+        let ca = servers.ca_cert();
+        let mut args = vec![
+            "--hostname",
+            TUNNEL_HOST,
+            "--port",
+            &port,
+            "--via",
+            &via,
+            "--ssl-ca",
+            ca.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        AuthProxy::start(env, &args)
+    }
+
+    /// Its stderr so far.
+    pub fn log(&self) -> String {
+        self.process.log()
+    }
+
+    /// `GET path` on the health port: the status and body.
+    #[track_caller]
+    pub fn get(&self, path: &str) -> (u16, String) {
+        http_get(self.health_port, path)
+            .unwrap_or_else(|err| panic!("GET {path}: {err}\n{}", self.log()))
+    }
+
+    /// The value of the metric line that starts with `prefix` (name and
+    /// labels), or 0.
+    pub fn metric(&self, prefix: &str) -> f64 {
+        let (_, text) = self.get("/metrics");
+        text.lines()
+            .find(|line| line.starts_with(prefix))
+            .and_then(|line| line.rsplit(' ').next()?.parse().ok())
+            .unwrap_or(0.0)
+    }
+
+    /// Sends SIGTERM and waits up to `within` for the exit status.
+    #[track_caller]
+    pub fn terminate(&mut self, within: Duration) -> Option<i32> {
+        // SAFETY: kill has no memory preconditions; the group is our child's.
+        unsafe {
+            libc::kill(-self.process.group(), libc::SIGTERM);
+        }
+        self.wait(within)
+    }
+
+    /// Waits up to `within` for the proxy to exit; its status code.
+    pub fn wait(&mut self, within: Duration) -> Option<i32> {
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if let Some(status) = self.process.try_wait() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    /// The folder of its log, for files a test wants beside it.
+    pub fn dir(&self) -> PathBuf {
+        self._log_dir.path().to_owned()
+    }
+}
+
+/// `GET path` on 127.0.0.1:`port` with HTTP/1.0: the status and body.
+pub fn http_get(port: u16, path: &str) -> Result<(u16, String), String> {
+    http(port, "GET", path)
+}
+
+/// `METHOD path` on 127.0.0.1:`port` with HTTP/1.0: the status and body.
+pub fn http(port: u16, method: &str, path: &str) -> Result<(u16, String), String> {
+    use std::io::{Read, Write};
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n"
+    )
+    .map_err(|e| e.to_string())?;
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .map_err(|e| e.to_string())?;
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| format!("not an HTTP response: {response:?}"))?;
+    let body = response
+        .split_once("\r\n\r\n")
+        .map_or("", |(_, b)| b)
+        .to_owned();
+    Ok((status, body))
+}
