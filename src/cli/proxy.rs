@@ -241,9 +241,11 @@ pub fn settings(args: ProxyArgs, chain: ChainSettings) -> Result<Settings> {
             allow_uids: args.allow_uid,
         },
         max_connections: match args.max_connections {
-            Some(0) => return Err(anyhow!(
+            Some(0) => {
+                return Err(anyhow!(
                 "--max-connections 0 lets no one in; pass 1 or more, or leave it out for no limit"
-            )),
+            ))
+            }
             other => other,
         },
         max_sigterm_delay: Duration::from_secs(args.max_sigterm_delay),

@@ -421,3 +421,73 @@ fn pgbench_and_pg_dump_work_through_the_proxy() {
         "logins {logins}, reuses {reuses}"
     );
 }
+
+/// psycopg 3 (PyPI, over libpq), node-postgres (npm `pg`) and the PostgreSQL
+/// JDBC driver, each with a connection string that has no password, as an
+/// app or a GUI keeps it.
+#[test]
+fn psycopg_node_postgres_and_jdbc_log_in_with_no_password() {
+    let servers = servers::shared();
+    let proxy = AuthProxy::for_postgres(servers, &proxy_env(), &["--no-reuse"]);
+    let port = proxy.port;
+    let work = tempfile::tempdir().unwrap();
+
+    let python = support::python::drivers().python();
+    let script = "import sys, psycopg\n\
+                  with psycopg.connect(sys.argv[1]) as conn:\n\
+                  \x20   print(conn.execute('select current_user').fetchone()[0])\n";
+    let url = format!("postgresql://{IAM_USER}@127.0.0.1:{port}/postgres?sslmode=disable");
+    servers
+        .login(Db::Postgres, || {
+            TestEnv::new().run_program(&python, ["-c", script, &url])
+        })
+        .logged_in(None, &format!("{IAM_USER}\n"));
+
+    let node_modules =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/node/node_modules");
+    assert!(
+        node_modules.join("pg").is_dir(),
+        "node-postgres is not installed in {}: scripts/test installs it",
+        node_modules.display()
+    );
+    let script = "const { Client } = require('pg');\n\
+                  const c = new Client({ connectionString: process.argv[1] });\n\
+                  c.connect().then(() => c.query('select current_user as u'))\n\
+                  .then(r => { console.log(r.rows[0].u); return c.end(); })\n\
+                  .catch(e => { console.error(e.message); process.exit(1); });\n";
+    let mut env = TestEnv::new();
+    env.env("NODE_PATH", &node_modules);
+    servers
+        .login(Db::Postgres, || {
+            env.run_program("node", ["-e", script, &url])
+        })
+        .logged_in(None, &format!("{IAM_USER}\n"));
+
+    let jar = "/usr/share/java/postgresql.jar";
+    assert!(
+        std::path::Path::new(jar).is_file(),
+        "install Debian's libpostgresql-jdbc-java"
+    );
+    let probe = work.path().join("Probe.java");
+    std::fs::write(
+        &probe,
+        "import java.sql.*;\n\
+         public class Probe {\n\
+         \x20 public static void main(String[] args) throws Exception {\n\
+         \x20   try (Connection c = DriverManager.getConnection(args[0]);\n\
+         \x20        ResultSet r = c.createStatement().executeQuery(\"select current_user\")) {\n\
+         \x20     r.next();\n\
+         \x20     System.out.println(r.getString(1));\n\
+         \x20   }\n\
+         \x20 }\n\
+         }\n",
+    )
+    .unwrap();
+    // A GUI's connection string: host, port, database and user; no password.
+    let jdbc = format!("jdbc:postgresql://127.0.0.1:{port}/postgres?user={IAM_USER}&sslmode=disable&ApplicationName=DBeaver");
+    servers
+        .login(Db::Postgres, || {
+            TestEnv::new().run_program("java", ["-cp", jar, probe.to_str().unwrap(), &jdbc])
+        })
+        .logged_in(None, &format!("{IAM_USER}\n"));
+}

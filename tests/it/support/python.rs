@@ -34,6 +34,13 @@ pub fn awscli_1_45() -> PyEnv {
     PyEnv::open("awscli-1.45")
 }
 
+/// The drivers applications use: psycopg, PyMySQL,
+/// mysql-connector-python and redis-py (`tests/python/drivers.lock`).
+#[track_caller]
+pub fn drivers() -> PyEnv {
+    PyEnv::open("drivers")
+}
+
 impl PyEnv {
     #[track_caller]
     fn open(name: &'static str) -> PyEnv {
