@@ -491,3 +491,246 @@ fn psycopg_node_postgres_and_jdbc_log_in_with_no_password() {
         })
         .logged_in(None, &format!("{IAM_USER}\n"));
 }
+
+#[test]
+fn gives_dsql_roles_dsql_tokens_admin_the_admin_token() {
+    let servers = servers::shared();
+    let port = servers.port(Db::Postgres).to_string();
+    let via = format!("127.0.0.1:{port}");
+    let ca = servers.ca_cert();
+    let proxy = AuthProxy::start(
+        &proxy_env(),
+        &[
+            "--hostname",
+            servers::DSQL_HOST,
+            "--via",
+            &via,
+            "--ssl-ca",
+            ca.to_str().unwrap(),
+            "--no-reuse",
+        ],
+    );
+    for (role, action) in [("admin", "DbConnectAdmin"), (IAM_USER, "DbConnect")] {
+        let login = servers.login(Db::Postgres, || {
+            psql(&conninfo(&proxy, role), "select current_user")
+        });
+        login.run.success().stdout_is(&format!("{role}\n"));
+        let [decision] = login.decisions.as_slice() else {
+            panic!("expected one verifier decision, got {:?}", login.decisions)
+        };
+        assert!(decision.accepted, "{decision:?}");
+        assert_eq!(decision.user, role);
+        assert_eq!(decision.reason, format!("valid DSQL {action} token"));
+    }
+}
+
+/// The flags that point the proxy at the shared PostgreSQL server as
+/// [`servers::TUNNEL_HOST`] through `--via`, with the test CA.
+fn upstream_flags(servers: &servers::Servers) -> Vec<String> {
+    let port = servers.port(Db::Postgres).to_string();
+    vec![
+        "--hostname".into(),
+        servers::TUNNEL_HOST.into(),
+        "--port".into(),
+        port.clone(),
+        "--via".into(),
+        format!("127.0.0.1:{port}"),
+        "--ssl-ca".into(),
+        servers.ca_cert().display().to_string(),
+    ]
+}
+
+#[test]
+fn serves_several_databases_from_one_configuration_file() {
+    let servers = servers::shared();
+    let [main_port, pinned_port] = support::ports::free_n();
+    let pg = servers.port(Db::Postgres);
+    let env = proxy_env();
+    let config = env.write(
+        "proxy.toml",
+        &format!(
+            "[main]\nhostname = \"{host}\"\nport = {pg}\nvia = \"127.0.0.1:{pg}\"\nssl-ca = \"{ca}\"\nlisten = \"127.0.0.1:{main_port}\"\n\n\
+             [reporting]\nhostname = \"{host}\"\nport = {pg}\nvia = \"127.0.0.1:{pg}\"\nssl-ca = \"{ca}\"\nlisten = [\"127.0.0.1:{pinned_port}\"]\nusername = \"{IAM_USER}\"\nno-reuse = true\n",
+            host = servers::TUNNEL_HOST,
+            ca = servers.ca_cert().display(),
+        ),
+    );
+    let proxy = AuthProxy::spawn(&env, &["--config", config.to_str().unwrap()], main_port);
+    for port in [main_port, pinned_port] {
+        let info =
+            format!("host=127.0.0.1 port={port} user={IAM_USER} dbname=postgres sslmode=disable");
+        servers
+            .login(Db::Postgres, || psql(&info, "select 1"))
+            .logged_in(None, "1\n");
+    }
+    let log = proxy.log();
+    assert!(
+        log.contains(&format!(
+            "listening on 127.0.0.1:{pinned_port} for reporting"
+        )),
+        "{log}"
+    );
+    assert!(proxy.get("/metrics").1.contains("database=\"reporting\""));
+    // A key the flags do not have is refused, naming the file and table.
+    let run = env.run([
+        "proxy",
+        "--config",
+        env.write(
+            "bad.toml",
+            "[x]\nhostname = \"h.example.com\"\npasword = \"p\"\n",
+        )
+        .to_str()
+        .unwrap(),
+    ]);
+    run.fails_with(2);
+    assert!(
+        run.stderr().contains("unknown field `pasword`"),
+        "{}",
+        run.stderr()
+    );
+}
+
+#[test]
+fn logs_one_json_object_a_line_with_structured_logs_and_never_a_token() {
+    let servers = servers::shared();
+    let proxy = AuthProxy::for_postgres(servers, &proxy_env(), &["--structured-logs"]);
+    servers
+        .login(Db::Postgres, || {
+            psql(&conninfo(&proxy, IAM_USER), "select 1")
+        })
+        .logged_in(None, "1\n");
+    let log = proxy.log();
+    let lines: Vec<&str> = log.lines().collect();
+    assert!(lines.len() >= 3, "{log}");
+    for line in &lines {
+        assert!(
+            line.starts_with("{\"time\":\"") && line.ends_with('}'),
+            "{line}"
+        );
+    }
+    let login = lines
+        .iter()
+        .find(|l| l.contains("\"message\":\"login\""))
+        .unwrap_or_else(|| panic!("no login line in {log}"));
+    assert!(
+        login.contains(&format!("\"user\":\"{IAM_USER}\"")),
+        "{login}"
+    );
+    assert!(login.contains("\"database\":\"postgres\""), "{login}");
+    assert!(login.contains("\"peer\":\"127.0.0.1:"), "{login}");
+    assert!(
+        !log.contains("X-Amz") && !log.contains(support::SECRET_KEY),
+        "{log}"
+    );
+}
+
+#[test]
+fn runs_a_connection_test_and_exits_0_or_1() {
+    let servers = servers::shared();
+    let flags = upstream_flags(servers);
+    let mut args: Vec<&str> = vec!["proxy"];
+    args.extend(flags.iter().map(String::as_str));
+    args.extend(["--username", IAM_USER, "--run-connection-test"]);
+    let passed = servers.login(Db::Postgres, || proxy_env().run(&args));
+    passed.accepted_once();
+    passed.run.success();
+    assert!(
+        passed.run.stderr().contains("connection test passed"),
+        "{}",
+        passed.run.stderr()
+    );
+    let wrong = servers.wrong_ca_cert();
+    let last = args.iter().position(|a| *a == "--ssl-ca").unwrap() + 1;
+    args[last] = wrong.to_str().unwrap();
+    let failed = servers.login(Db::Postgres, || proxy_env().run(&args));
+    failed.without_asking_the_verifier();
+    assert_eq!(failed.run.code(), Some(1), "{}", failed.run.stderr());
+    assert!(
+        failed.run.stderr().contains("connection test failed"),
+        "{}",
+        failed.run.stderr()
+    );
+    assert!(
+        failed.run.stderr().contains("is not issued by"),
+        "{}",
+        failed.run.stderr()
+    );
+}
+
+#[test]
+fn logs_in_anew_at_once_when_a_kept_server_connection_was_ended() {
+    let servers = servers::shared();
+    let proxy = AuthProxy::for_postgres(servers, &proxy_env(), &[]);
+    let info = conninfo(&proxy, IAM_USER);
+    servers
+        .login(Db::Postgres, || psql(&info, "select 1"))
+        .accepted_once();
+    // Another client (other parameters, so another server connection) ends
+    // the kept one, as a server restart or an administrator would.
+    let killer = format!("{info} application_name=killer");
+    servers
+        .login(Db::Postgres, || {
+            psql(
+                &killer,
+                "select count(pg_terminate_backend(pid)) from pg_stat_activity \
+                 where usename = current_user and pid <> pg_backend_pid() and application_name = 'psql'",
+            )
+        })
+        .logged_in(None, "1\n");
+    std::thread::sleep(Duration::from_millis(200));
+    servers
+        .login(Db::Postgres, || psql(&info, "select 2"))
+        .logged_in(None, "2\n");
+}
+
+#[test]
+fn offers_clients_tls_with_a_certificate_of_its_own() {
+    let servers = servers::shared();
+    let ca = support::tls::TestCa::new();
+    let cert = ca.server_cert();
+    let key = ca.server_key();
+    let proxy = AuthProxy::for_postgres(
+        servers,
+        &proxy_env(),
+        &[
+            "--client-tls-cert",
+            cert.to_str().unwrap(),
+            "--client-tls-key",
+            key.to_str().unwrap(),
+        ],
+    );
+    let info = format!(
+        "host=127.0.0.1 port={} user={IAM_USER} dbname=postgres sslmode=verify-full sslrootcert={}",
+        proxy.port,
+        ca.ca_pem().display()
+    );
+    servers
+        .login(Db::Postgres, || psql(&info, "select 1"))
+        .logged_in(None, "1\n");
+}
+
+#[test]
+fn listens_on_a_unix_socket_in_a_private_folder_for_psql_h() {
+    let servers = servers::shared();
+    let env = proxy_env();
+    let folder = env.home().join("sockets");
+    let proxy =
+        AuthProxy::for_postgres(servers, &env, &["--unix-socket", folder.to_str().unwrap()]);
+    let uid = unsafe { libc::getuid() };
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&folder).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700);
+    let port = servers.port(Db::Postgres);
+    let info = format!(
+        "host={} port={port} user={IAM_USER} dbname=postgres",
+        folder.display()
+    );
+    servers
+        .login(Db::Postgres, || psql(&info, "select 1"))
+        .logged_in(None, "1\n");
+    assert!(
+        proxy.log().contains(&format!("peer='uid {uid}'")),
+        "{}",
+        proxy.log()
+    );
+}

@@ -13,7 +13,11 @@ CONFIG holds `key = value` lines: host, port, region, access_key,
 secret_key, log, and optionally session_token (a token must then carry
 exactly it; without it a token must carry none), and alias_host with
 alias_region: a second name the server answers to (as an RDS endpoint
-reached through a tunnel does), whose tokens are signed for that region.
+reached through a tunnel does), whose tokens are signed for that region;
+and dsql_host with dsql_region: an Aurora DSQL cluster endpoint name the
+server also answers to. A DSQL token is HOST/?Action=... with no port and
+no DBUser, for service dsql, valid up to a week, with Action DbConnectAdmin
+for the role admin and DbConnect for any other role.
 
 Every decision is appended to the log as one line:
 
@@ -92,14 +96,14 @@ def hmac_sha256(key, message):
     return hmac.new(key, message.encode("utf-8"), hashlib.sha256).digest()
 
 
-def signing_key(secret_key, day, region):
+def signing_key(secret_key, day, region, service=SERVICE):
     k_date = hmac_sha256(("AWS4" + secret_key).encode("utf-8"), day)
     k_region = hmac_sha256(k_date, region)
-    k_service = hmac_sha256(k_region, SERVICE)
+    k_service = hmac_sha256(k_region, service)
     return hmac_sha256(k_service, "aws4_request")
 
 
-def expected_signature(config, params):
+def expected_signature(config, params, service=SERVICE):
     """The signature of this GET request for the configured endpoint, with
     the token's own parameters (all but X-Amz-Signature)."""
     query = sorted(
@@ -109,13 +113,13 @@ def expected_signature(config, params):
     )
     canonical_query = "&".join(f"{k}={v}" for k, v in query)
     host = config["host"].lower()
-    if config["port"] != 443:
+    if config["port"] not in (443, None):
         host = f"{host}:{config['port']}"
     canonical_request = "\n".join(
         ["GET", "/", canonical_query, f"host:{host}", "", "host", EMPTY_SHA256]
     )
     amz_date = params["X-Amz-Date"]
-    scope = f"{amz_date[:8]}/{config['region']}/{SERVICE}/aws4_request"
+    scope = f"{amz_date[:8]}/{config['region']}/{service}/aws4_request"
     string_to_sign = "\n".join(
         [
             ALGORITHM,
@@ -124,7 +128,7 @@ def expected_signature(config, params):
             hashlib.sha256(canonical_request.encode("utf-8")).hexdigest(),
         ]
     )
-    key = signing_key(config["secret_key"], amz_date[:8], config["region"])
+    key = signing_key(config["secret_key"], amz_date[:8], config["region"], service)
     return hmac.new(key, string_to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
@@ -153,8 +157,58 @@ def parse_token(token):
     return host, int(port), params
 
 
+DSQL_SERVICE = "dsql"
+DSQL_MAX_EXPIRES = 604800
+DSQL_REQUIRED = tuple(k for k in REQUIRED if k != "DBUser")
+
+
+def check_dsql(config, user, token, now):
+    """A DSQL token for dsql_host: the reason it is good, or raises Refused."""
+    host, sep, query = token.partition("/?")
+    if not sep or host.lower() != config["dsql_host"].lower():
+        raise Refused(f"the token is for {host!r}, not the DSQL endpoint {config['dsql_host']!r}")
+    params = {}
+    for pair in query.split("&"):
+        raw_key, sep, raw_value = pair.partition("=")
+        if not sep:
+            raise Refused(f"query parameter {raw_key!r} has no value")
+        key = urllib.parse.unquote(raw_key, errors="strict")
+        if key in params:
+            raise Refused(f"query parameter {key!r} appears twice")
+        params[key] = urllib.parse.unquote(raw_value, errors="strict")
+    missing = [k for k in DSQL_REQUIRED if k not in params]
+    if missing:
+        raise Refused(f"the token lacks {', '.join(missing)}")
+    unknown = sorted(k for k in params if k not in DSQL_REQUIRED + OPTIONAL)
+    if unknown:
+        raise Refused(f"the token has unexpected parameters {', '.join(unknown)}")
+    action = "DbConnectAdmin" if user == "admin" else "DbConnect"
+    if params["Action"] != action:
+        raise Refused(f"Action is {params['Action']!r}, the role {user!r} needs {action!r}")
+    amz_date = params["X-Amz-Date"]
+    signed_at = calendar.timegm(time.strptime(amz_date, "%Y%m%dT%H%M%SZ"))
+    access_key, day, region, service, terminator = params["X-Amz-Credential"].split("/")
+    if access_key != config["access_key"] or day != amz_date[:8] or terminator != "aws4_request":
+        raise Refused("X-Amz-Credential does not name the configured key and the signing day")
+    if region != config["dsql_region"] or service != DSQL_SERVICE:
+        raise Refused(f"the token is signed for {region}/{service}, not {config['dsql_region']}/{DSQL_SERVICE}")
+    expires = params["X-Amz-Expires"]
+    if not expires.isdigit() or not 1 <= int(expires) <= DSQL_MAX_EXPIRES:
+        raise Refused(f"X-Amz-Expires {expires!r} is not from 1 to {DSQL_MAX_EXPIRES}")
+    if signed_at > now + CLOCK_SKEW or now >= signed_at + int(expires):
+        raise Refused(f"the token signed at {amz_date} for {expires} s is not valid now")
+    if params.get("X-Amz-Security-Token") != config.get("session_token"):
+        raise Refused("the token's X-Amz-Security-Token is not the configured one")
+    dsql = dict(config, host=config["dsql_host"], port=None, region=config["dsql_region"])
+    if not hmac.compare_digest(expected_signature(dsql, params, DSQL_SERVICE), params["X-Amz-Signature"]):
+        raise Refused("the signature does not match the configured secret key")
+    return f"valid DSQL {action} token"
+
+
 def check(config, user, token, now):
     """Returns the reason the token is good, or raises Refused."""
+    if config.get("dsql_host") and token.lower().startswith(config["dsql_host"].lower() + "/?"):
+        return check_dsql(config, user, token, now)
     host, port, params = parse_token(token)
     alias = config.get("alias_host")
     if alias and host.lower() == alias.lower():

@@ -23,14 +23,24 @@ impl AuthProxy {
     /// in `env`, waited for until `/startup` answers 200.
     #[track_caller]
     pub fn start(env: &TestEnv, args: &[&str]) -> AuthProxy {
-        let [port, health_port] = super::ports::free_n();
+        let port = super::ports::free();
+        let listen = format!("127.0.0.1:{port}");
+        let mut all = args.to_vec();
+        all.extend(["--listen", &listen]);
+        AuthProxy::spawn(env, &all, port)
+    }
+
+    /// `rds-auth-token proxy ARGS --health-port P` in `env`, for a proxy
+    /// that listens on `port` as ARGS say, waited for until `/startup`
+    /// answers 200.
+    #[track_caller]
+    pub fn spawn(env: &TestEnv, args: &[&str], port: u16) -> AuthProxy {
+        let health_port = super::ports::free();
         let log_dir = tempfile::tempdir().unwrap();
         let log = log_dir.path().join("proxy.log");
-        let listen = format!("127.0.0.1:{port}");
         let health = health_port.to_string();
         let mut cmd = env.command(["proxy"]);
-        cmd.args(args)
-            .args(["--listen", &listen, "--health-port", &health]);
+        cmd.args(args).args(["--health-port", &health]);
         let mut process = Process::spawn("rds-auth-token proxy", cmd, log, true, libc::SIGTERM)
             .unwrap_or_else(|err| panic!("{err}"));
         process

@@ -64,6 +64,11 @@ pub const REGION: &str = "eu-central-1";
 /// IP address 127.0.0.1), as a database reached through a tunnel presents
 /// it; the verifier accepts tokens for it signed for [`TUNNEL_REGION`].
 pub const TUNNEL_HOST: &str = "mydb.xxx.us-east-1.rds.amazonaws.com";
+/// An Aurora DSQL cluster endpoint name the PostgreSQL server's
+/// certificate also carries, and whose DSQL tokens the verifier checks:
+/// the role `admin` needs the admin token, [`IAM_USER`] the connect token.
+pub const DSQL_HOST: &str = "abcdefghijklmnopqrstuvwxyz.dsql.us-east-1.on.aws";
+
 /// The region in [`TUNNEL_HOST`].
 pub const TUNNEL_REGION: &str = "us-east-1";
 /// The database user that logs in with a token, in both servers.
@@ -865,7 +870,7 @@ impl Servers {
         fs::write(
             &extensions,
             format!(
-                "subjectAltName=IP:127.0.0.1,DNS:{TUNNEL_HOST}\n\
+                "subjectAltName=IP:127.0.0.1,DNS:{TUNNEL_HOST},DNS:{DSQL_HOST}\n\
                  basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n"
             ),
         )
@@ -898,6 +903,7 @@ impl Servers {
             "# The endpoint and keys tokens for the {} server must be signed for.\n\
              host = {HOST}\nport = {port}\nregion = {REGION}\n\
              alias_host = {TUNNEL_HOST}\nalias_region = {TUNNEL_REGION}\n\
+             dsql_host = {DSQL_HOST}\ndsql_region = {TUNNEL_REGION}\n\
              access_key = {ACCESS_KEY}\nsecret_key = {SECRET_KEY}\nlog = {}\n",
             db.name(),
             self.verifier_log_path().display()
@@ -1039,6 +1045,8 @@ impl Servers {
                     "-c",
                     &format!("CREATE ROLE {IAM_USER} LOGIN IN ROLE rds_iam"),
                 ])
+                // Aurora DSQL's admin role, for DSQL's admin tokens.
+                .args(["-c", "CREATE ROLE admin LOGIN IN ROLE rds_iam"])
                 // The database the README's recipes name, and the one
                 // libpq picks when a URI names none.
                 .args(["-c", "CREATE DATABASE app"])
