@@ -26,6 +26,8 @@ pub mod netns;
 #[cfg(unix)]
 pub mod pg_tls;
 #[cfg(unix)]
+pub mod pg_wire;
+#[cfg(target_os = "linux")]
 pub mod pgbouncer;
 pub mod ports;
 pub mod proxy;

@@ -16,7 +16,7 @@ use std::path::Path;
 use std::process::Command;
 
 use super::daemon::Process;
-use super::servers::{Db, Servers, HOST};
+use super::servers::{Db, Servers, BENCH_DATABASE, HOST};
 
 /// The system user that runs it when the tests run as root.
 const SERVICE_USER: &str = "rdsauthtest";
@@ -105,7 +105,8 @@ impl Pgbouncer {
             &ini,
             format!(
                 "[databases]\n\
-                 postgres = host={HOST} port={} dbname=postgres\n\
+                 postgres = host={HOST} port={port_pg} dbname=postgres\n\
+                 {BENCH_DATABASE} = host={HOST} port={port_pg} dbname={BENCH_DATABASE}\n\
                  [pgbouncer]\n\
                  listen_addr = {HOST}\n\
                  listen_port = {port}\n\
@@ -116,11 +117,11 @@ impl Pgbouncer {
                  server_tls_ca_file = {}\n\
                  logfile = {}\n\
                  pidfile = {}\n",
-                servers.port(Db::Postgres),
                 auth_file.display(),
                 servers.ca_cert().display(),
                 log.display(),
                 dir.join("pgbouncer.pid").display(),
+                port_pg = servers.port(Db::Postgres),
             ),
         )
         .unwrap();

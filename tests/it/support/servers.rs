@@ -555,7 +555,13 @@ pub struct Servers {
     /// Logins to one server are serialised, so that the log lines written
     /// during one belong to it.
     logins: [Mutex<()>; 2],
+    /// PostgreSQL's max_connections.
+    max_connections: u32,
 }
+
+/// PostgreSQL's max_connections for the tests' servers: room for the
+/// proxies' kept server connections beside every other test's logins.
+const MAX_CONNECTIONS: u32 = 60;
 
 /// The servers for this test binary, started on first use. A watcher
 /// process stops them and removes their files after the binary exits.
@@ -563,7 +569,7 @@ pub struct Servers {
 pub fn shared() -> &'static Servers {
     static SHARED: OnceLock<Result<Servers, String>> = OnceLock::new();
     let servers = SHARED.get_or_init(|| {
-        let servers = Servers::try_start()?;
+        let servers = Servers::try_start(MAX_CONNECTIONS)?;
         servers.clean_up_after_exit()?;
         Ok(servers)
     });
@@ -588,10 +594,17 @@ impl Servers {
     /// Starts both servers; they stop and their files go when this drops.
     #[track_caller]
     pub fn start() -> Servers {
-        Servers::try_start().unwrap_or_else(|err| panic!("{}", failure(&err)))
+        Servers::start_sized(MAX_CONNECTIONS)
     }
 
-    fn try_start() -> Result<Servers, String> {
+    /// [`start`](Self::start), with PostgreSQL taking up to
+    /// `max_connections` connections (the benchmarks hold hundreds open).
+    #[track_caller]
+    pub fn start_sized(max_connections: u32) -> Servers {
+        Servers::try_start(max_connections).unwrap_or_else(|err| panic!("{}", failure(&err)))
+    }
+
+    fn try_start(max_connections: u32) -> Result<Servers, String> {
         let tools = Tools::find()?;
         let owner = Owner::detect()?;
         let dir = tempfile::Builder::new()
@@ -611,6 +624,7 @@ impl Servers {
             postgres: None,
             mariadb: None,
             logins: [Mutex::new(()), Mutex::new(())],
+            max_connections,
         };
         // From here on, dropping `servers` removes whatever has been made.
         servers.prepare(&tools)?;
@@ -983,7 +997,8 @@ impl Servers {
              synchronous_commit = off\n\
              full_page_writes = off\n\
              shared_buffers = 16MB\n\
-             max_connections = 20\n"
+             max_connections = {}\n",
+            self.max_connections
         );
         let append = |path: PathBuf, text: &str| {
             fs::OpenOptions::new()
