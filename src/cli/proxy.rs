@@ -135,9 +135,21 @@ pub struct ProxyArgs {
     pub idle_timeout: u64,
 
     /// Serve /startup, /liveness, /readiness and /metrics (Prometheus) on
-    /// 127.0.0.1:PORT.
+    /// this port of --health-address.
     #[arg(long, value_name = "PORT", help_heading = "Lifecycle")]
     pub health_port: Option<u16>,
+
+    /// The address the health port listens on: 0.0.0.0 for Kubernetes
+    /// probes and Prometheus from outside the pod, which then reach
+    /// /quitquitquit too.
+    #[arg(
+        long,
+        value_name = "IP",
+        default_value = "127.0.0.1",
+        requires = "health_port",
+        help_heading = "Lifecycle"
+    )]
+    pub health_address: std::net::IpAddr,
 
     /// Let POST /quitquitquit on the health port stop the proxy, as SIGTERM
     /// does (for Kubernetes Jobs whose main container has finished).
@@ -179,6 +191,8 @@ pub fn settings(args: ProxyArgs, chain: ChainSettings) -> Result<Settings> {
         max_idle: args.max_idle,
         idle_timeout: Duration::from_secs(args.idle_timeout),
     });
+    let expires_in =
+        options::parse_expires_in(&options::utf8("--expires-in", &args.expires_in)?)?.as_secs();
     let mut databases = Vec::new();
     if let Some(hostname) = &args.hostname {
         let hostname = options::hostname(hostname)?;
@@ -218,7 +232,7 @@ pub fn settings(args: ProxyArgs, chain: ChainSettings) -> Result<Settings> {
         let tables =
             config::read(&path).map_err(|err| anyhow!("--config {}: {err}", path.display()))?;
         for (name, table) in tables {
-            let spec = from_table(&name, table, &signing, reuse)
+            let spec = from_table(&name, table, &signing, reuse, expires_in)
                 .with_context(|| format!("--config {}, table [{name}]", path.display()))?;
             databases.push(spec);
         }
@@ -293,6 +307,7 @@ fn from_table(
     table: DatabaseTable,
     signing: &Signing,
     reuse: Option<Reuse>,
+    default_expires_in: u64,
 ) -> Result<DatabaseSpec> {
     let hostname = options::hostname(table.hostname.as_ref())?;
     let port = database_port(&hostname, table.port.filter(|p| *p != 0))?;
@@ -309,7 +324,7 @@ fn from_table(
     }
     let expires_in = match table.expires_in {
         Some(secs) => options::parse_expires_in(&secs.to_string())?.as_secs(),
-        None => 900,
+        None => default_expires_in,
     };
     Ok(DatabaseSpec {
         name: name.to_owned(),
@@ -346,7 +361,9 @@ fn from_table(
 /// listener cannot be set up or the connection test fails.
 pub fn run(args: ProxyArgs, chain: ChainSettings) -> Result<ExitCode, Failure> {
     let test = args.run_connection_test;
-    let health_port = args.health_port;
+    let health = args
+        .health_port
+        .map(|port| SocketAddr::new(args.health_address, port));
     let settings = settings(args, chain).map_err(Failure::usage)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -354,22 +371,23 @@ pub fn run(args: ProxyArgs, chain: ChainSettings) -> Result<ExitCode, Failure> {
         .map_err(Failure::runtime)?;
     runtime.block_on(async move {
         let log = settings.log;
-        let (proxy, listeners, lines) = setup::start(settings).await.map_err(Failure::runtime)?;
+        let (proxy, listeners, lines) = setup::start(settings, !test)
+            .await
+            .map_err(Failure::runtime)?;
         if test {
-            drop(listeners);
             return Ok(if proxy::connection_test(&proxy).await {
                 ExitCode::Success
             } else {
                 ExitCode::Failure
             });
         }
-        if let Some(port) = health_port {
-            let address = SocketAddr::from(([127, 0, 0, 1], port));
+        if let Some(address) = health {
             let listener = tokio::net::TcpListener::bind(address)
                 .await
                 .map_err(|err| {
                     Failure::runtime(anyhow!(
-                        "--health-port {port}: could not listen on {address}: {err}"
+                        "--health-port {}: could not listen on {address}: {err}",
+                        address.port()
                     ))
                 })?;
             tokio::spawn(proxy::health::serve(listener, Arc::clone(&proxy)));
@@ -387,7 +405,17 @@ pub fn run(args: ProxyArgs, chain: ChainSettings) -> Result<ExitCode, Failure> {
     })
 }
 
+/// Asks `proxy` to stop on Ctrl-C.
+#[cfg(not(unix))]
+async fn stop_on_signals(proxy: Arc<proxy::Proxy>) {
+    if tokio::signal::ctrl_c().await.is_ok() {
+        proxy.log.info("stopping on Ctrl-C", &[]);
+        proxy.request_stop();
+    }
+}
+
 /// Asks `proxy` to stop on SIGTERM or SIGINT.
+#[cfg(unix)]
 async fn stop_on_signals(proxy: Arc<proxy::Proxy>) {
     use tokio::signal::unix::{signal, SignalKind};
     let (Ok(mut terminate), Ok(mut interrupt)) = (

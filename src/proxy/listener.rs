@@ -8,7 +8,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::{TcpListener, UnixListener};
+use tokio::net::TcpListener;
+#[cfg(unix)]
+use tokio::net::UnixListener;
 use tokio::sync::{mpsc, watch, Semaphore};
 
 use super::postgres::message::sqlstate;
@@ -27,6 +29,7 @@ pub struct Bound {
 pub enum Socket {
     Tcp(TcpListener),
     /// The listener and the socket file's path, removed when done.
+    #[cfg(unix)]
     Unix(UnixListener, PathBuf),
 }
 
@@ -93,8 +96,11 @@ pub async fn bind_tcp(
     }
 }
 
+#[cfg(unix)]
 /// Binds PostgreSQL's socket name `.s.PGSQL.PORT` in `folder`, made
-/// private (0700) when missing, replacing a stale socket file.
+/// private (0700) when missing and refused when another user owns it or
+/// others may write to it (they could put a socket of their own in its
+/// place), replacing a stale socket file.
 ///
 /// # Errors
 /// [`BindError`].
@@ -102,7 +108,7 @@ pub fn bind_unix(
     folder: &std::path::Path,
     port: u16,
 ) -> Result<(UnixListener, PathBuf), BindError> {
-    crate::private_file::create_private_folder(folder).map_err(|source| BindError::Folder {
+    crate::private_file::private_folder(folder).map_err(|source| BindError::Folder {
         path: folder.to_owned(),
         source,
     })?;
@@ -131,7 +137,6 @@ pub async fn serve(
     done: mpsc::Sender<()>,
 ) {
     let db = bound.database;
-    let own_uid = process_uid();
     loop {
         let accepted = tokio::select! {
             _ = stop.changed() => break,
@@ -153,8 +158,9 @@ pub async fn serve(
             }
             Ok(Accepted::Unix(stream)) => {
                 let uid = stream.peer_cred().ok().map(|cred| cred.uid());
-                let allowed =
-                    uid.is_some_and(|uid| uid == own_uid || proxy.access.allow_uids.contains(&uid));
+                let allowed = uid.is_some_and(|uid| {
+                    uid == process_uid() || proxy.access.allow_uids.contains(&uid)
+                });
                 let peer = uid.map_or_else(|| "uid unknown".to_owned(), |uid| format!("uid {uid}"));
                 let refusal = (!allowed).then(|| Refusal {
                     code: sqlstate::INVALID_AUTHORIZATION,
@@ -204,6 +210,7 @@ pub async fn serve(
             drop(done);
         });
     }
+    #[cfg(unix)]
     if let Socket::Unix(_, path) = &bound.socket {
         let _ = std::fs::remove_file(path);
     }
@@ -211,6 +218,7 @@ pub async fn serve(
 
 enum Accepted {
     Tcp(tokio::net::TcpStream, SocketAddr),
+    #[cfg(unix)]
     Unix(tokio::net::UnixStream),
 }
 
@@ -220,6 +228,7 @@ async fn accept(socket: &Socket) -> std::io::Result<Accepted> {
             .accept()
             .await
             .map(|(stream, peer)| Accepted::Tcp(stream, peer)),
+        #[cfg(unix)]
         Socket::Unix(listener, _) => listener
             .accept()
             .await
@@ -228,6 +237,7 @@ async fn accept(socket: &Socket) -> std::io::Result<Accepted> {
 }
 
 /// This process's uid.
+#[cfg(unix)]
 fn process_uid() -> u32 {
     // SAFETY: getuid has no preconditions and cannot fail.
     unsafe { libc::getuid() }

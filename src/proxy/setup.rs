@@ -65,17 +65,27 @@ pub enum SetupError {
     ClientTls(String),
     #[error("{0}")]
     Bind(#[from] BindError),
+    #[error("{0}")]
+    Unsupported(String),
 }
 
-/// A proxy for `settings`, its listeners bound, and one line per listener
-/// saying where it listens.
+/// A proxy for `settings`, its listeners bound (unless `listen` is false:
+/// for a connection test), and one line per listener saying where it
+/// listens.
 ///
 /// # Errors
 /// [`SetupError`]: the AWS config files cannot be read, a CA file or the
 /// client-side certificate cannot be loaded, or an address cannot be bound.
 pub async fn start(
     settings: Settings,
+    listen: bool,
 ) -> Result<(Arc<Proxy>, Vec<Bound>, Vec<String>), SetupError> {
+    if settings.access.allow_remote {
+        settings.log.warn(
+            "--allow-remote: connections from other machines are let in; whoever reaches the port logs in as this proxy's AWS identity",
+            &[],
+        );
+    }
     let client_tls = settings
         .client_tls
         .as_ref()
@@ -124,7 +134,7 @@ pub async fn start(
     }
     let mut bound = Vec::new();
     let mut lines = Vec::new();
-    for db in &databases {
+    for db in databases.iter().filter(|_| listen) {
         let mut tcp: Vec<(SocketAddr, bool)> = db.listen.iter().map(|a| (*a, false)).collect();
         if tcp.is_empty() && db.unix_socket.is_none() {
             tcp.push((
@@ -150,6 +160,12 @@ pub async fn start(
             });
         }
         if let Some(folder) = &db.unix_socket {
+            #[cfg(not(unix))]
+            return Err(SetupError::Unsupported(format!(
+                "--unix-socket {}: Unix sockets are for Unix systems; use --listen",
+                folder.display()
+            )));
+            #[cfg(unix)]
             let (socket, path) = listener::bind_unix(folder, db.target.port)?;
             lines.push(format!(
                 "listening on {} for {} ({}:{})",
@@ -158,6 +174,7 @@ pub async fn start(
                 db.target.hostname,
                 db.target.port
             ));
+            #[cfg(unix)]
             bound.push(Bound {
                 database: Arc::clone(db),
                 socket: Socket::Unix(socket, path),

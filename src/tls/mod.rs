@@ -40,10 +40,13 @@ pub enum Bundle {
 
 impl Bundle {
     /// The bundle for an endpoint: the Amazon roots for RDS Proxy endpoints
-    /// (a `.proxy-` label, as in `p.proxy-abc123.us-east-1.rds.amazonaws.com`),
-    /// the RDS CAs for everything else.
+    /// (a `.proxy-` label, as in `p.proxy-abc123.us-east-1.rds.amazonaws.com`)
+    /// and Aurora DSQL cluster endpoints (`ID.dsql.REGION.on.aws`), the RDS
+    /// CAs for everything else.
     pub fn for_hostname(hostname: &str) -> Bundle {
-        if hostname.to_ascii_lowercase().contains(".proxy-") {
+        if hostname.to_ascii_lowercase().contains(".proxy-")
+            || crate::token::dsql_region_from_hostname(hostname).is_some()
+        {
             Bundle::AmazonRoots
         } else {
             Bundle::Rds
@@ -133,6 +136,7 @@ mod tests {
             "myproxy.proxy-abc123def456.us-east-1.rds.amazonaws.com",
             "ro.endpoint.proxy-abc123def456.eu-west-1.rds.amazonaws.com",
             "P.PROXY-ABC.us-east-1.rds.amazonaws.com",
+            "abcdefghijklmnopqrst.dsql.us-east-1.on.aws",
         ] {
             assert_eq!(Bundle::for_hostname(proxy), Bundle::AmazonRoots, "{proxy}");
         }

@@ -734,3 +734,63 @@ fn listens_on_a_unix_socket_in_a_private_folder_for_psql_h() {
         proxy.log()
     );
 }
+
+#[test]
+fn fetches_short_lived_credentials_again_during_a_run() {
+    let servers = servers::shared();
+    let mut env = TestEnv::new();
+    let calls = env.home().join("calls");
+    let process = env.write_script(
+        "creds.sh",
+        &format!(
+            "#!/bin/sh\necho call >> '{}'\n\
+             printf '{{\"Version\": 1, \"AccessKeyId\": \"%s\", \"SecretAccessKey\": \"%s\", \"Expiration\": \"%s\"}}\\n' \
+             '{}' '{}' \"$(date -u -d '+120 seconds' +%Y-%m-%dT%H:%M:%SZ)\"\n",
+            calls.display(),
+            support::ACCESS_KEY,
+            support::SECRET_KEY
+        ),
+    );
+    env.write(
+        ".aws/config",
+        &format!("[default]\ncredential_process = {}\n", process.display()),
+    );
+    let proxy = AuthProxy::for_postgres(servers, &env, &["--no-reuse"]);
+    let info = conninfo(&proxy, IAM_USER);
+    let count = || {
+        std::fs::read_to_string(&calls)
+            .unwrap_or_default()
+            .lines()
+            .count()
+    };
+    servers
+        .login(Db::Postgres, || psql(&info, "select 1"))
+        .logged_in(None, "1\n");
+    let first = count();
+    assert!(first >= 1, "the credential process ran {first} times");
+    // Credentials that cut tokens short are kept 30 s, then fetched again.
+    std::thread::sleep(Duration::from_secs(31));
+    servers
+        .login(Db::Postgres, || psql(&info, "select 2"))
+        .logged_in(None, "2\n");
+    assert_eq!(count(), first + 1, "{}", proxy.log());
+    let log = proxy.log();
+    assert!(log.contains("so tokens are valid for"), "{log}");
+}
+
+#[test]
+fn the_documented_configuration_file_is_one_the_proxy_reads() {
+    let docs = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/proxy.md"),
+    )
+    .unwrap();
+    let example = docs
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a TOML example in docs/proxy.md");
+    let tables = rds_auth_token::proxy::config::parse(example)
+        .unwrap_or_else(|err| panic!("{err}\n{example}"));
+    assert!(tables.len() >= 2, "{tables:?}");
+    assert!(tables.values().any(|t| t.hostname.ends_with(".on.aws")));
+}

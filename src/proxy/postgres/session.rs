@@ -121,7 +121,14 @@ async fn serve_inner(
     };
     let startup = match start {
         ClientStart::Cancel(key) => {
-            cancel(key, peer, proxy).await;
+            // A client not let in may not cancel either.
+            match refusal {
+                Some(refusal) => log.warn(
+                    "cancel request refused",
+                    &[("peer", peer), ("reason", &refusal.message)],
+                ),
+                None => cancel(key, peer, proxy).await,
+            }
             return;
         }
         ClientStart::Startup(startup) => startup,
