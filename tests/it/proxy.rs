@@ -738,7 +738,7 @@ fn listens_on_a_unix_socket_in_a_private_folder_for_psql_h() {
 #[test]
 fn fetches_short_lived_credentials_again_during_a_run() {
     let servers = servers::shared();
-    let mut env = TestEnv::new();
+    let env = TestEnv::new();
     let calls = env.home().join("calls");
     let process = env.write_script(
         "creds.sh",
@@ -793,4 +793,60 @@ fn the_documented_configuration_file_is_one_the_proxy_reads() {
         .unwrap_or_else(|err| panic!("{err}\n{example}"));
     assert!(tables.len() >= 2, "{tables:?}");
     assert!(tables.values().any(|t| t.hostname.ends_with(".on.aws")));
+}
+
+#[test]
+fn closes_the_server_connection_of_a_client_that_vanishes_mid_query() {
+    let servers = servers::shared();
+    let proxy = AuthProxy::for_postgres(servers, &proxy_env(), &[]);
+    let client = psql_client().unwrap_or_else(|err| panic!("{err}"));
+    let mut child = TestEnv::new()
+        .program(&client)
+        .args([
+            "-w",
+            "-X",
+            "-tA",
+            &conninfo(&proxy, IAM_USER),
+            "-c",
+            "select pg_sleep(20)",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while proxy.metric("rds_auth_token_proxy_logins_total{") < 1.0
+        && started.elapsed() < Duration::from_secs(20)
+    {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    child.kill().unwrap();
+    let _ = child.wait();
+    let gone = std::time::Instant::now();
+    while !proxy.log().contains("client left during a query")
+        && gone.elapsed() < Duration::from_secs(10)
+    {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        proxy.log().contains("client left during a query"),
+        "{}",
+        proxy.log()
+    );
+    assert!(proxy.log().contains("cancel='sent'"), "{}", proxy.log());
+    // Nothing kept, nothing left open, the query cancelled rather than left
+    // running, and the next client is served.
+    assert_eq!(
+        proxy.metric("rds_auth_token_proxy_client_connections_open{"),
+        0.0
+    );
+    servers
+        .login(Db::Postgres, || {
+            psql(
+                &conninfo(&proxy, IAM_USER),
+                "select count(*) from pg_stat_activity where query like 'select pg_sleep%'",
+            )
+        })
+        .logged_in(None, "0\n");
 }

@@ -199,17 +199,32 @@ async fn serve_inner(
     proxy.cancels.forget(&client_key);
     drop(stream);
     match ended {
-        Ended::ClientLeft { idle } => {
+        Ended::ClientLeft { idle: true } => {
             log.event(
                 Level::Debug,
                 "client left",
+                &[("peer", peer), ("user", &user)],
+            );
+            give_back(db, &startup, server, true).await;
+        }
+        Ended::ClientLeft { idle: false } => {
+            // What the client started would run on for nothing: cancel it,
+            // then close the connection, which rolls back a transaction.
+            let cancelled = tokio::time::timeout(
+                upstream::LOGIN_TIMEOUT,
+                upstream::cancel(&db.target, server.key),
+            )
+            .await;
+            give_back(db, &startup, server, false).await;
+            log.info(
+                "client left during a query or a transaction; what it ran is cancelled and its server connection closed",
                 &[
                     ("peer", peer),
                     ("user", &user),
-                    ("idle", if idle { "yes" } else { "no" }),
+                    ("database", &database),
+                    ("cancel", if matches!(cancelled, Ok(Ok(()))) { "sent" } else { "failed" }),
                 ],
             );
-            give_back(db, &startup, server, idle).await;
         }
         Ended::ServerLeft | Ended::ServerBroken => {
             log.info(
