@@ -50,7 +50,11 @@ fn main() {
             .parent()
             .unwrap()
             .to_owned(),
-        seconds: if full { 20 } else { 2 },
+        // RDS_AUTH_TOKEN_BENCH_SECONDS shortens or lengthens each run.
+        seconds: std::env::var("RDS_AUTH_TOKEN_BENCH_SECONDS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(if full { 20 } else { 2 }),
     };
     let servers = &setup.servers;
     let mut proxy_env = TestEnv::new();

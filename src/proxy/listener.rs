@@ -100,13 +100,16 @@ pub async fn bind_tcp(
 /// Binds PostgreSQL's socket name `.s.PGSQL.PORT` in `folder`, made
 /// private (0700) when missing and refused when another user owns it or
 /// others may write to it (they could put a socket of their own in its
-/// place), replacing a stale socket file.
+/// place), replacing a stale socket file. The socket file is for this
+/// user alone (0600), or, when `shared` (`--allow-uid`), open to all
+/// (0666), for the peer's uid to be checked on each connection.
 ///
 /// # Errors
 /// [`BindError`].
 pub fn bind_unix(
     folder: &std::path::Path,
     port: u16,
+    shared: bool,
 ) -> Result<(UnixListener, PathBuf), BindError> {
     crate::private_file::private_folder(folder).map_err(|source| BindError::Folder {
         path: folder.to_owned(),
@@ -123,6 +126,14 @@ pub fn bind_unix(
     let listener = UnixListener::bind(&path).map_err(|source| BindError::Unix {
         path: path.clone(),
         source,
+    })?;
+    use std::os::unix::fs::PermissionsExt;
+    let mode = if shared { 0o666 } else { 0o600 };
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).map_err(|source| {
+        BindError::Unix {
+            path: path.clone(),
+            source,
+        }
     })?;
     Ok((listener, path))
 }

@@ -166,7 +166,11 @@ pub async fn start(
                 folder.display()
             )));
             #[cfg(unix)]
-            let (socket, path) = listener::bind_unix(folder, db.target.port)?;
+            let (socket, path) = listener::bind_unix(
+                folder,
+                db.target.port,
+                !settings.access.allow_uids.is_empty(),
+            )?;
             lines.push(format!(
                 "listening on {} for {} ({}:{})",
                 path.display(),

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 
 use super::upstream::Server;
 
@@ -182,13 +182,21 @@ impl Pool {
 }
 
 /// True when an idle server connection has nothing to say: no bytes, no
-/// end. A server that restarted, or ended the connection, has.
+/// end. A server that restarted, or ended the connection, has. The read is
+/// polled once, with no timer: a timer's millisecond would be the slowest
+/// step of a kept connection's hand-over.
 async fn alive(server: &mut Server) -> bool {
+    use std::task::Poll;
+    use tokio::io::{AsyncRead, ReadBuf};
     let mut byte = [0u8; 1];
-    // The read is polled once: a connection with nothing to read is alive.
-    tokio::time::timeout(Duration::ZERO, server.stream.read(&mut byte))
-        .await
-        .is_err()
+    std::future::poll_fn(|cx| {
+        let mut buf = ReadBuf::new(&mut byte);
+        match std::pin::Pin::new(&mut server.stream).poll_read(cx, &mut buf) {
+            Poll::Pending => Poll::Ready(true),
+            Poll::Ready(_) => Poll::Ready(false),
+        }
+    })
+    .await
 }
 
 /// Ends a server connection politely: Terminate, then TLS close.

@@ -234,6 +234,14 @@ pub struct Run {
 }
 
 impl Run {
+    /// The run of a command a test started itself (as another user, say).
+    pub fn of(described: impl Into<String>, output: Output) -> Run {
+        Run {
+            described: described.into(),
+            output,
+        }
+    }
+
     pub fn stdout(&self) -> String {
         String::from_utf8_lossy(&self.output.stdout).into_owned()
     }

@@ -78,7 +78,7 @@ pub const IAM_USER: &str = "iam_user";
 pub const BENCH_DATABASE: &str = "bench";
 use super::daemon::SHUTDOWN;
 /// The system user the servers run as when the tests run as root.
-const SERVICE_USER: &str = "rdsauthtest";
+pub const SERVICE_USER: &str = "rdsauthtest";
 /// The PostgreSQL superuser made by initdb, reachable only over the socket.
 const SETUP_ROLE: &str = "rdsauth_setup";
 /// The interpreter for the verifier: the system one, readable by any user.
@@ -379,7 +379,8 @@ impl Owner {
 }
 
 /// uid and gid of `user` from /etc/passwd.
-fn passwd_entry(user: &str) -> Option<(u32, u32)> {
+/// The uid and gid of `user`, from /etc/passwd.
+pub fn passwd_entry(user: &str) -> Option<(u32, u32)> {
     let passwd = fs::read_to_string("/etc/passwd").ok()?;
     passwd.lines().find_map(|line| {
         let fields: Vec<&str> = line.split(':').collect();
