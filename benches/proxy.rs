@@ -60,21 +60,7 @@ fn main() {
     let mut proxy_env = TestEnv::new();
     proxy_env.with_env_keys();
     let port = servers.port(Db::Postgres).to_string();
-    let proxy = AuthProxy::start(
-        &proxy_env,
-        &[
-            "--hostname",
-            HOST,
-            "--port",
-            &port,
-            "--region",
-            REGION,
-            "--ssl-ca",
-            servers.ca_cert().to_str().unwrap(),
-            "--max-idle",
-            "64",
-        ],
-    );
+    let proxy = start_proxy(&proxy_env, servers, &["--max-idle", "64"]);
     let token = token(&proxy_env, &port);
     let direct = client(&[
         ("PGHOST", HOST.into()),
@@ -153,20 +139,7 @@ fn main() {
     );
 
     let runs = if full { 21 } else { 3 };
-    let no_reuse = AuthProxy::start(
-        &proxy_env,
-        &[
-            "--hostname",
-            HOST,
-            "--port",
-            &port,
-            "--region",
-            REGION,
-            "--ssl-ca",
-            servers.ca_cert().to_str().unwrap(),
-            "--no-reuse",
-        ],
-    );
+    let no_reuse = start_proxy(&proxy_env, servers, &["--no-reuse"]);
     let fresh = client(&[
         ("PGHOST", HOST.into()),
         ("PGPORT", no_reuse.port.to_string()),
@@ -200,6 +173,25 @@ fn main() {
         "proxy memory: {before} KiB before, {peak} KiB with {open} connections open (goal <= 48 MiB = 49152 KiB at 500)"
     );
     drop(bouncer);
+}
+
+/// The proxy in front of `servers`' PostgreSQL, by its address (the
+/// token is signed for 127.0.0.1 in the verifier's region), with `extra`.
+fn start_proxy(env: &TestEnv, servers: &Servers, extra: &[&str]) -> AuthProxy {
+    let port = servers.port(Db::Postgres).to_string();
+    let ca = servers.ca_cert();
+    let mut args = vec![
+        "--hostname",
+        HOST,
+        "--port",
+        &port,
+        "--region",
+        REGION,
+        "--ssl-ca",
+        ca.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    AuthProxy::start(env, &args)
 }
 
 fn client(vars: &[(&str, String)]) -> TestEnv {

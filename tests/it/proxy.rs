@@ -34,6 +34,42 @@ fn psql(conninfo: &str, sql: &str) -> support::Run {
     TestEnv::new().run_program(psql, ["-w", "-X", "-tA", conninfo, "-c", sql])
 }
 
+
+/// `psql -w -X -tA CONNINFO [-c SQL]` started through `proxy` with its
+/// stdin, stdout and stderr piped, once the proxy has logged it in, and a
+/// moment later, for the query to be running.
+fn psql_running(proxy: &AuthProxy, sql: Option<&str>) -> std::process::Child {
+    let client = psql_client().unwrap_or_else(|err| panic!("{err}"));
+    let info = conninfo(proxy, IAM_USER);
+    let mut args = vec!["-w", "-X", "-tA", info.as_str()];
+    if let Some(sql) = sql {
+        args.extend(["-c", sql]);
+    }
+    let child = TestEnv::new()
+        .program(client)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for(Duration::from_secs(20), || proxy.metric("rds_auth_token_proxy_logins_total{") >= 1.0);
+    std::thread::sleep(Duration::from_millis(300));
+    child
+}
+
+/// Waits up to `within` for `done`; whether it came.
+fn wait_for(within: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let started = std::time::Instant::now();
+    while !done() {
+        if started.elapsed() > within {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    true
+}
+
 #[test]
 fn psql_logs_in_with_no_password_over_verified_tls_with_a_fresh_token() {
     let servers = servers::shared();
@@ -150,29 +186,9 @@ fn pins_the_user_and_refuses_another_in_the_clients_protocol() {
 fn passes_a_cancel_request_to_the_server_connection_it_belongs_to() {
     let servers = servers::shared();
     let proxy = AuthProxy::for_postgres(servers, &proxy_env(), &[]);
-    let psql = psql_client().unwrap_or_else(|err| panic!("{err}"));
     // psql sends a CancelRequest on SIGINT, then exits with the error.
-    let child = TestEnv::new()
-        .program(psql)
-        .args([
-            "-w",
-            "-X",
-            "-tA",
-            &conninfo(&proxy, IAM_USER),
-            "-c",
-            "select pg_sleep(30)",
-        ])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
     let started = std::time::Instant::now();
-    while proxy.metric("rds_auth_token_proxy_logins_total{") < 1.0
-        && started.elapsed() < Duration::from_secs(20)
-    {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    std::thread::sleep(Duration::from_millis(300));
+    let child = psql_running(&proxy, Some("select pg_sleep(30)"));
     unsafe {
         libc::kill(child.id() as i32, libc::SIGINT);
     }
@@ -248,12 +264,9 @@ fn closes_a_slowloris_client_after_the_start_up_deadline() {
         "{waited:?}"
     );
     // The line is written as the connection closes.
-    let logged = std::time::Instant::now();
-    while !proxy.log().contains("did not send its start-up in time")
-        && logged.elapsed() < Duration::from_secs(5)
-    {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for(Duration::from_secs(5), || {
+        proxy.log().contains("did not send its start-up in time")
+    });
     assert!(
         proxy.log().contains("did not send its start-up in time"),
         "{}",
@@ -328,23 +341,10 @@ fn is_not_ready_without_credentials_and_says_why() {
 fn sigterm_waits_for_an_open_transaction_up_to_the_delay_then_exits_0() {
     let servers = servers::shared();
     let mut proxy = AuthProxy::for_postgres(servers, &proxy_env(), &["--max-sigterm-delay", "20"]);
-    let psql = psql_client().unwrap_or_else(|err| panic!("{err}"));
-    let mut child = TestEnv::new()
-        .program(psql)
-        .args(["-w", "-X", "-tA", &conninfo(&proxy, IAM_USER)])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = psql_running(&proxy, None);
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(b"begin;\nselect 41;\n").unwrap();
-    let started = std::time::Instant::now();
-    while proxy.metric("rds_auth_token_proxy_logins_total{") < 1.0
-        && started.elapsed() < Duration::from_secs(20)
-    {
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    std::thread::sleep(Duration::from_millis(300));
     unsafe {
         libc::kill(-proxy.process.group(), libc::SIGTERM);
     }
@@ -800,36 +800,12 @@ fn the_documented_configuration_file_is_one_the_proxy_reads() {
 fn closes_the_server_connection_of_a_client_that_vanishes_mid_query() {
     let servers = servers::shared();
     let proxy = AuthProxy::for_postgres(servers, &proxy_env(), &[]);
-    let client = psql_client().unwrap_or_else(|err| panic!("{err}"));
-    let mut child = TestEnv::new()
-        .program(&client)
-        .args([
-            "-w",
-            "-X",
-            "-tA",
-            &conninfo(&proxy, IAM_USER),
-            "-c",
-            "select pg_sleep(20)",
-        ])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let started = std::time::Instant::now();
-    while proxy.metric("rds_auth_token_proxy_logins_total{") < 1.0
-        && started.elapsed() < Duration::from_secs(20)
-    {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    std::thread::sleep(Duration::from_millis(300));
+    let mut child = psql_running(&proxy, Some("select pg_sleep(20)"));
     child.kill().unwrap();
     let _ = child.wait();
-    let gone = std::time::Instant::now();
-    while !proxy.log().contains("client left during a query")
-        && gone.elapsed() < Duration::from_secs(10)
-    {
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for(Duration::from_secs(10), || {
+        proxy.log().contains("client left during a query")
+    });
     assert!(
         proxy.log().contains("client left during a query"),
         "{}",
@@ -929,12 +905,9 @@ fn limits_open_connections_and_tells_the_next_client_why() {
         .refused_with("the proxy has 1 connections open, its most (--max-connections)")
         .without_asking_the_verifier();
     drop(held);
-    let freed = std::time::Instant::now();
-    while proxy.metric("rds_auth_token_proxy_client_connections_open{") > 0.0
-        && freed.elapsed() < Duration::from_secs(5)
-    {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for(Duration::from_secs(5), || {
+        proxy.metric("rds_auth_token_proxy_client_connections_open{") == 0.0
+    });
     servers
         .login(Db::Postgres, || {
             psql(&conninfo(&proxy, IAM_USER), "select 1")
