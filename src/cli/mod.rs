@@ -216,7 +216,7 @@ pub enum Command {
     /// SIGINT stop it with status 0. Only loopback and this user's Unix
     /// socket clients are let in unless --allow-remote or --allow-uid say
     /// otherwise: whoever can connect logs in as you.
-    Proxy(proxy::ProxyArgs),
+    Proxy(Box<proxy::ProxyArgs>),
 
     /// Read a token and say why it will or will not work.
     ///
@@ -383,7 +383,7 @@ where
     match command {
         Command::Exec(args) => exec::run(args, chain()?),
         Command::Inspect(args) => inspect::run(args, chain()?),
-        Command::Proxy(args) => proxy::run(args, chain()?),
+        Command::Proxy(args) => proxy::run(*args, chain()?),
         Command::Cache(args) => cache::run(&args),
         Command::CaBundle(args) => ca_bundle::run(&args),
         Command::Refresh(args) => refresh::run(args, chain()?),

@@ -265,7 +265,7 @@ pub fn settings(args: ProxyArgs, chain: ChainSettings) -> Result<Settings> {
         max_sigterm_delay: Duration::from_secs(args.max_sigterm_delay),
         quitquitquit: args.quitquitquit,
     })
-    .and_then(|settings| check_remote(settings))
+    .and_then(check_remote)
 }
 
 /// Refuses listening beyond loopback without `--allow-remote`.

@@ -34,7 +34,6 @@ fn psql(conninfo: &str, sql: &str) -> support::Run {
     TestEnv::new().run_program(psql, ["-w", "-X", "-tA", conninfo, "-c", sql])
 }
 
-
 /// `psql -w -X -tA CONNINFO [-c SQL]` started through `proxy` with its
 /// stdin, stdout and stderr piped, once the proxy has logged it in, and a
 /// moment later, for the query to be running.
@@ -53,7 +52,9 @@ fn psql_running(proxy: &AuthProxy, sql: Option<&str>) -> std::process::Child {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    wait_for(Duration::from_secs(20), || proxy.metric("rds_auth_token_proxy_logins_total{") >= 1.0);
+    wait_for(Duration::from_secs(20), || {
+        proxy.metric("rds_auth_token_proxy_logins_total{") >= 1.0
+    });
     std::thread::sleep(Duration::from_millis(300));
     child
 }

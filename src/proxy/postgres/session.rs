@@ -520,11 +520,8 @@ pub async fn test_login(db: &Database) -> Result<String, String> {
         .token(&user)
         .await
         .map_err(|err| distinct_error_chain(&err))?;
-    let database = if db.kind == crate::proxy::Kind::Dsql {
-        "postgres"
-    } else {
-        "postgres"
-    };
+    // Every PostgreSQL server and DSQL cluster has this database.
+    let database = "postgres";
     let parameters = vec![
         ("user".to_owned(), user.clone()),
         ("database".to_owned(), database.to_owned()),
