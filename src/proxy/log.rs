@@ -116,6 +116,57 @@ fn cut(value: &str) -> String {
     }
 }
 
+/// The issuer's debug lines and warnings as log events, each warning once:
+/// short credentials cut every token made with them, and one line for each
+/// new server login would say the same thing again and again.
+#[derive(Debug, Default)]
+pub struct IssuerLog {
+    log: Log,
+    said: std::sync::Mutex<Vec<Warning>>,
+}
+
+impl IssuerLog {
+    pub fn new(log: Log) -> IssuerLog {
+        IssuerLog {
+            log,
+            said: std::sync::Mutex::default(),
+        }
+    }
+}
+
+impl Observer for IssuerLog {
+    fn debug(&self, line: fmt::Arguments<'_>) {
+        self.log.debug(line);
+    }
+
+    fn warning(&self, warning: &Warning) {
+        let key = match warning {
+            // The same credentials cut each token to a different length.
+            Warning::Shortened {
+                credentials_expire, ..
+            } => Warning::Shortened {
+                credentials_expire: *credentials_expire,
+                expires_in: 0,
+                asked: 0,
+            },
+            other => other.clone(),
+        };
+        let mut said = self
+            .said
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if said.contains(&key) {
+            return;
+        }
+        if said.len() >= 64 {
+            said.clear();
+        }
+        said.push(key);
+        drop(said);
+        self.log.warning(warning);
+    }
+}
+
 /// The issuer's debug lines and warnings, as log events.
 impl Observer for Log {
     fn debug(&self, line: fmt::Arguments<'_>) {
@@ -167,6 +218,26 @@ mod tests {
             json,
             "{\"time\":\"2023-11-14T22:13:20Z\",\"level\":\"info\",\"message\":\"login\",\"user\":\"evil\\n\\u001b[2J\",\"database\":\"db\"}\n"
         );
+    }
+
+    #[test]
+    fn says_each_issuer_warning_once() {
+        let issuer_log = IssuerLog::new(Log::default());
+        let expire = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        for expires_in in [120, 110, 100] {
+            issuer_log.warning(&Warning::Shortened {
+                credentials_expire: expire,
+                expires_in,
+                asked: 900,
+            });
+        }
+        assert_eq!(issuer_log.said.lock().unwrap().len(), 1);
+        issuer_log.warning(&Warning::Shortened {
+            credentials_expire: expire + Duration::from_secs(120),
+            expires_in: 120,
+            asked: 900,
+        });
+        assert_eq!(issuer_log.said.lock().unwrap().len(), 2);
     }
 
     #[test]

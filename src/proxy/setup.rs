@@ -91,6 +91,8 @@ pub async fn start(
         .as_ref()
         .map(|(cert, key)| acceptor(cert, key))
         .transpose()?;
+    let observer: Arc<dyn crate::issuer::Observer> =
+        Arc::new(super::log::IssuerLog::new(settings.log));
     let mut issuers: HashMap<(Option<String>, Option<String>), Arc<Issuer>> = HashMap::new();
     let mut databases = Vec::new();
     for spec in &settings.databases {
@@ -99,7 +101,7 @@ pub async fn start(
             Some(issuer) => Arc::clone(issuer),
             None => {
                 let issuer =
-                    Arc::new(Issuer::new(spec.signing.clone(), Arc::new(settings.log)).await?);
+                    Arc::new(Issuer::new(spec.signing.clone(), Arc::clone(&observer)).await?);
                 issuers.insert(id, Arc::clone(&issuer));
                 issuer
             }

@@ -9,7 +9,7 @@ use std::net::TcpStream;
 use std::time::Duration;
 
 use crate::support;
-use support::auth_proxy::{http, AuthProxy};
+use support::auth_proxy::{http, upstream_flags, AuthProxy};
 use support::servers::{self, psql_client, Db, IAM_USER};
 use support::TestEnv;
 
@@ -136,21 +136,12 @@ fn no_reuse_logs_in_anew_for_each_client() {
 #[test]
 fn refuses_a_server_whose_certificate_is_not_from_the_trusted_cas_before_any_token() {
     let servers = servers::shared();
-    let port = servers.port(Db::Postgres).to_string();
-    let via = format!("127.0.0.1:{port}");
-    let wrong = servers.wrong_ca_cert();
-    let proxy = AuthProxy::start(
+    let proxy = AuthProxy::for_host(
+        servers,
         &proxy_env(),
-        &[
-            "--hostname",
-            servers::TUNNEL_HOST,
-            "--port",
-            &port,
-            "--via",
-            &via,
-            "--ssl-ca",
-            wrong.to_str().unwrap(),
-        ],
+        servers::TUNNEL_HOST,
+        &servers.wrong_ca_cert(),
+        &[],
     );
     let info = conninfo(&proxy, IAM_USER);
     servers
@@ -497,20 +488,12 @@ fn psycopg_node_postgres_and_jdbc_log_in_with_no_password() {
 #[test]
 fn gives_dsql_roles_dsql_tokens_admin_the_admin_token() {
     let servers = servers::shared();
-    let port = servers.port(Db::Postgres).to_string();
-    let via = format!("127.0.0.1:{port}");
-    let ca = servers.ca_cert();
-    let proxy = AuthProxy::start(
+    let proxy = AuthProxy::for_host(
+        servers,
         &proxy_env(),
-        &[
-            "--hostname",
-            servers::DSQL_HOST,
-            "--via",
-            &via,
-            "--ssl-ca",
-            ca.to_str().unwrap(),
-            "--no-reuse",
-        ],
+        servers::DSQL_HOST,
+        &servers.ca_cert(),
+        &["--no-reuse"],
     );
     for (role, action) in [("admin", "DbConnectAdmin"), (IAM_USER, "DbConnect")] {
         let login = servers.login(Db::Postgres, || {
@@ -524,22 +507,6 @@ fn gives_dsql_roles_dsql_tokens_admin_the_admin_token() {
         assert_eq!(decision.user, role);
         assert_eq!(decision.reason, format!("valid DSQL {action} token"));
     }
-}
-
-/// The flags that point the proxy at the shared PostgreSQL server as
-/// [`servers::TUNNEL_HOST`] through `--via`, with the test CA.
-fn upstream_flags(servers: &servers::Servers) -> Vec<String> {
-    let port = servers.port(Db::Postgres).to_string();
-    vec![
-        "--hostname".into(),
-        servers::TUNNEL_HOST.into(),
-        "--port".into(),
-        port.clone(),
-        "--via".into(),
-        format!("127.0.0.1:{port}"),
-        "--ssl-ca".into(),
-        servers.ca_cert().display().to_string(),
-    ]
 }
 
 #[test]
@@ -629,7 +596,7 @@ fn logs_one_json_object_a_line_with_structured_logs_and_never_a_token() {
 #[test]
 fn runs_a_connection_test_and_exits_0_or_1() {
     let servers = servers::shared();
-    let flags = upstream_flags(servers);
+    let flags = upstream_flags(servers, servers::TUNNEL_HOST, &servers.ca_cert());
     let mut args: Vec<&str> = vec!["proxy"];
     args.extend(flags.iter().map(String::as_str));
     args.extend(["--username", IAM_USER, "--run-connection-test"]);

@@ -63,19 +63,21 @@ impl AuthProxy {
     /// `--ssl-ca` the test CA, and `extra`.
     #[track_caller]
     pub fn for_postgres(servers: &Servers, env: &TestEnv, extra: &[&str]) -> AuthProxy {
-        let port = servers.port(super::servers::Db::Postgres).to_string();
-        let via = format!("127.0.0.1:{port}");
-        let ca = servers.ca_cert();
-        let mut args = vec![
-            "--hostname",
-            TUNNEL_HOST,
-            "--port",
-            &port,
-            "--via",
-            &via,
-            "--ssl-ca",
-            ca.to_str().unwrap(),
-        ];
+        AuthProxy::for_host(servers, env, TUNNEL_HOST, &servers.ca_cert(), extra)
+    }
+
+    /// The proxy for the shared PostgreSQL server as `hostname` (a name its
+    /// certificate carries, or not), through `--via`, trusting `ca`.
+    #[track_caller]
+    pub fn for_host(
+        servers: &Servers,
+        env: &TestEnv,
+        hostname: &str,
+        ca: &std::path::Path,
+        extra: &[&str],
+    ) -> AuthProxy {
+        let flags = upstream_flags(servers, hostname, ca);
+        let mut args: Vec<&str> = flags.iter().map(String::as_str).collect();
         args.extend_from_slice(extra);
         AuthProxy::start(env, &args)
     }
@@ -128,6 +130,22 @@ impl AuthProxy {
     pub fn dir(&self) -> PathBuf {
         self._log_dir.path().to_owned()
     }
+}
+
+/// The flags that point the proxy at the shared PostgreSQL server as
+/// `hostname`, through `--via` its address, trusting `ca`.
+pub fn upstream_flags(servers: &Servers, hostname: &str, ca: &std::path::Path) -> Vec<String> {
+    let port = servers.port(super::servers::Db::Postgres).to_string();
+    vec![
+        "--hostname".into(),
+        hostname.into(),
+        "--port".into(),
+        port.clone(),
+        "--via".into(),
+        format!("127.0.0.1:{port}"),
+        "--ssl-ca".into(),
+        ca.display().to_string(),
+    ]
 }
 
 /// `GET path` on 127.0.0.1:`port` with HTTP/1.0: the status and body.
