@@ -225,10 +225,19 @@ fn answers_garbage_and_an_oversized_start_up_in_the_protocol_and_stays_up() {
     let mut answer = Vec::new();
     let _ = stream.read_to_end(&mut answer);
     assert_eq!(answer.first(), Some(&b'E'), "{answer:?}");
-    // A client that vanishes mid-packet.
+    // A client that vanishes mid-packet: one line; a port check that
+    // connects and closes: none (with --debug, one).
     let mut stream = TcpStream::connect(("127.0.0.1", proxy.port)).unwrap();
     stream.write_all(&[0, 0, 0, 40, 0, 3]).unwrap();
     drop(stream);
+    drop(TcpStream::connect(("127.0.0.1", proxy.port)).unwrap());
+    wait_for(Duration::from_secs(5), || {
+        proxy
+            .log()
+            .contains("reason='the client closed the connection'")
+    });
+    let refusals = proxy.log().matches("client start-up refused").count();
+    assert_eq!(refusals, 3, "{}", proxy.log());
     // Still serving.
     servers
         .login(Db::Postgres, || {

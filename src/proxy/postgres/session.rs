@@ -102,6 +102,15 @@ async fn serve_inner(
             count_login(proxy, db, "refused", "startup_timeout");
             return;
         }
+        Ok(Err((None, err))) if err.is_empty() => {
+            // A TCP probe (a load balancer's, the kubelet's tcpSocket).
+            log.event(
+                Level::Debug,
+                "connection closed before its first byte",
+                &[("peer", peer), ("database", &db.name)],
+            );
+            return;
+        }
         Ok(Err((stream, err))) => {
             log.warn(
                 "client start-up refused",
@@ -277,7 +286,8 @@ async fn give_back(db: &Database, startup: &Startup, mut server: Server, idle: b
 /// Reads the client's start-up: SSLRequest and GSSENCRequest are answered
 /// (TLS when client-side TLS is set up, else `N`) and reading goes on, to
 /// a StartupMessage or a CancelRequest. On failure, the stream (when it
-/// can still be answered) and what is wrong.
+/// can still be answered) and what is wrong, or nothing to say (no stream
+/// and an empty reason) for a connection closed before its first byte.
 async fn negotiate(
     mut stream: ClientStream,
     proxy: &Proxy,
@@ -286,7 +296,8 @@ async fn negotiate(
     for _ in 0..3 {
         let start = match read_start(&mut stream).await {
             Ok(start) => start,
-            Err(ReadError::Closed) => {
+            Err(ReadError::Silent) if !encrypted => return Err((None, String::new())),
+            Err(ReadError::Silent | ReadError::Closed) => {
                 return Err((None, "the client closed the connection".into()))
             }
             Err(ReadError::Invalid(why)) => return Err((Some(stream), why)),
@@ -326,6 +337,8 @@ async fn negotiate(
 }
 
 enum ReadError {
+    /// Closed before sending a byte: a port check, not a client.
+    Silent,
     Closed,
     Invalid(String),
 }
@@ -333,10 +346,14 @@ enum ReadError {
 /// One start-up packet, never more than [`MAX_STARTUP_PACKET`] bytes.
 async fn read_start(stream: &mut ClientStream) -> Result<ClientStart, ReadError> {
     let mut header = [0u8; 4];
-    stream
-        .read_exact(&mut header)
-        .await
-        .map_err(|_| ReadError::Closed)?;
+    match stream.read(&mut header).await {
+        Ok(0) | Err(_) => return Err(ReadError::Silent),
+        Ok(n) => stream
+            .read_exact(&mut header[n..])
+            .await
+            .map(drop)
+            .map_err(|_| ReadError::Closed)?,
+    }
     let len =
         startup::announced_length(header).map_err(|err| ReadError::Invalid(err.to_string()))?;
     debug_assert!(len <= MAX_STARTUP_PACKET);
