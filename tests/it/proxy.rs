@@ -231,11 +231,10 @@ fn answers_garbage_and_an_oversized_start_up_in_the_protocol_and_stays_up() {
     stream.write_all(&[0, 0, 0, 40, 0, 3]).unwrap();
     drop(stream);
     drop(TcpStream::connect(("127.0.0.1", proxy.port)).unwrap());
-    wait_for(Duration::from_secs(5), || {
-        proxy
-            .log()
-            .contains("reason='the client closed the connection'")
-    });
+    proxy.expect_log(
+        "reason='the client closed the connection'",
+        Duration::from_secs(5),
+    );
     let refusals = proxy.log().matches("client start-up refused").count();
     assert_eq!(refusals, 3, "{}", proxy.log());
     // Still serving.
@@ -265,14 +264,7 @@ fn closes_a_slowloris_client_after_the_start_up_deadline() {
         "{waited:?}"
     );
     // The line is written as the connection closes.
-    wait_for(Duration::from_secs(5), || {
-        proxy.log().contains("did not send its start-up in time")
-    });
-    assert!(
-        proxy.log().contains("did not send its start-up in time"),
-        "{}",
-        proxy.log()
-    );
+    proxy.expect_log("did not send its start-up in time", Duration::from_secs(5));
 }
 
 #[test]
@@ -780,14 +772,7 @@ fn closes_the_server_connection_of_a_client_that_vanishes_mid_query() {
     let mut child = psql_running(&proxy, Some("select pg_sleep(20)"));
     child.kill().unwrap();
     let _ = child.wait();
-    wait_for(Duration::from_secs(10), || {
-        proxy.log().contains("client left during a query")
-    });
-    assert!(
-        proxy.log().contains("client left during a query"),
-        "{}",
-        proxy.log()
-    );
+    proxy.expect_log("client left during a query", Duration::from_secs(10));
     assert!(proxy.log().contains("cancel='sent'"), "{}", proxy.log());
     // Nothing kept, nothing left open, the query cancelled rather than left
     // running, and the next client is served.

@@ -132,15 +132,8 @@ def expected_signature(config, params, service=SERVICE):
     return hmac.new(key, string_to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
-def parse_token(token):
-    if "://" in token.partition("?")[0]:
-        raise Refused("the token starts with a URL scheme; RDS tokens have none")
-    authority, sep, query = token.partition("/?")
-    if not sep:
-        raise Refused("the token is not HOST:PORT/?QUERY")
-    host, sep, port = authority.rpartition(":")
-    if not sep or not host or not port.isdigit():
-        raise Refused(f"the token's endpoint {authority!r} is not HOST:PORT")
+def parse_query(query):
+    """A token's query parameters, each once, decoded."""
     params = {}
     for pair in query.split("&"):
         raw_key, sep, raw_value = pair.partition("=")
@@ -154,7 +147,19 @@ def parse_token(token):
         if key in params:
             raise Refused(f"query parameter {key!r} appears twice")
         params[key] = value
-    return host, int(port), params
+    return params
+
+
+def parse_token(token):
+    if "://" in token.partition("?")[0]:
+        raise Refused("the token starts with a URL scheme; RDS tokens have none")
+    authority, sep, query = token.partition("/?")
+    if not sep:
+        raise Refused("the token is not HOST:PORT/?QUERY")
+    host, sep, port = authority.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise Refused(f"the token's endpoint {authority!r} is not HOST:PORT")
+    return host, int(port), parse_query(query)
 
 
 DSQL_SERVICE = "dsql"
@@ -167,15 +172,7 @@ def check_dsql(config, user, token, now):
     host, sep, query = token.partition("/?")
     if not sep or host.lower() != config["dsql_host"].lower():
         raise Refused(f"the token is for {host!r}, not the DSQL endpoint {config['dsql_host']!r}")
-    params = {}
-    for pair in query.split("&"):
-        raw_key, sep, raw_value = pair.partition("=")
-        if not sep:
-            raise Refused(f"query parameter {raw_key!r} has no value")
-        key = urllib.parse.unquote(raw_key, errors="strict")
-        if key in params:
-            raise Refused(f"query parameter {key!r} appears twice")
-        params[key] = urllib.parse.unquote(raw_value, errors="strict")
+    params = parse_query(query)
     missing = [k for k in DSQL_REQUIRED if k not in params]
     if missing:
         raise Refused(f"the token lacks {', '.join(missing)}")

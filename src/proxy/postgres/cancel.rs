@@ -67,14 +67,4 @@ impl Cancels {
     pub fn forget(&self, key: &CancelKey) {
         self.lock().remove(key);
     }
-
-    /// How many keys are in use.
-    pub fn len(&self) -> usize {
-        self.lock().len()
-    }
-
-    /// True when none is.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }

@@ -11,7 +11,8 @@ use prometheus_client::metrics::counter::Counter;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::frames::{Frame, Scanner};
-use super::upstream::{read_message, set, Server};
+use super::startup::set_parameter;
+use super::upstream::{read_message, Server};
 
 /// How many bytes each direction reads at a time.
 const CHUNK: usize = 16 * 1024;
@@ -185,7 +186,7 @@ async fn server_to_client(
                     tag: b'S',
                     body: Some(body),
                 } => match parameter_status(body) {
-                    Some((name, value)) => set(parameters, name, value),
+                    Some((name, value)) => set_parameter(parameters, name, value),
                     None => *lost = true,
                 },
                 Frame::End {
@@ -245,7 +246,7 @@ async fn reset_now(server: &mut Server) -> bool {
                     .is_some_and(|b| b.starts_with(b"DISCARD ALL"))
             }
             b'S' => match parameter_status(&frame[5..]) {
-                Some((name, value)) => set(&mut server.parameters, name, value),
+                Some((name, value)) => set_parameter(&mut server.parameters, name, value),
                 None => return false,
             },
             // Notices, and notifications still queued from a LISTEN.

@@ -97,13 +97,16 @@ async fn serve_inner(
         Err(_) => {
             log.warn(
                 "client did not send its start-up in time; closed",
-                &[("peer", peer), ("database", &db.name), ("deadline_s", "10")],
+                &[
+                    ("peer", peer),
+                    ("database", &db.name),
+                    ("deadline_s", &STARTUP_DEADLINE.as_secs().to_string()),
+                ],
             );
             count_login(proxy, db, "refused", "startup_timeout");
             return;
         }
-        Ok(Err((None, err))) if err.is_empty() => {
-            // A TCP probe (a load balancer's, the kubelet's tcpSocket).
+        Ok(Err(Unstarted::Silent)) => {
             log.event(
                 Level::Debug,
                 "connection closed before its first byte",
@@ -111,7 +114,7 @@ async fn serve_inner(
             );
             return;
         }
-        Ok(Err((stream, err))) => {
+        Ok(Err(Unstarted::Refused(stream, err))) => {
             log.warn(
                 "client start-up refused",
                 &[("peer", peer), ("database", &db.name), ("reason", &err)],
@@ -285,55 +288,83 @@ async fn give_back(db: &Database, startup: &Startup, mut server: Server, idle: b
 
 /// Reads the client's start-up: SSLRequest and GSSENCRequest are answered
 /// (TLS when client-side TLS is set up, else `N`) and reading goes on, to
-/// a StartupMessage or a CancelRequest. On failure, the stream (when it
-/// can still be answered) and what is wrong, or nothing to say (no stream
-/// and an empty reason) for a connection closed before its first byte.
+/// a StartupMessage or a CancelRequest; else why not.
 async fn negotiate(
     mut stream: ClientStream,
     proxy: &Proxy,
-) -> Result<(ClientStream, ClientStart), (Option<ClientStream>, String)> {
+) -> Result<(ClientStream, ClientStart), Unstarted> {
     let mut encrypted = false;
     for _ in 0..3 {
         let start = match read_start(&mut stream).await {
             Ok(start) => start,
-            Err(ReadError::Silent) if !encrypted => return Err((None, String::new())),
+            Err(ReadError::Silent) if !encrypted => return Err(Unstarted::Silent),
             Err(ReadError::Silent | ReadError::Closed) => {
-                return Err((None, "the client closed the connection".into()))
+                return Err(Unstarted::Refused(
+                    None,
+                    "the client closed the connection".into(),
+                ))
             }
-            Err(ReadError::Invalid(why)) => return Err((Some(stream), why)),
+            Err(ReadError::Invalid(why)) => return Err(Unstarted::Refused(Some(stream), why)),
         };
         match start {
             ClientStart::Ssl if !encrypted => match &proxy.client_tls {
                 Some(acceptor) => {
                     if stream.write_all(b"S").await.is_err() {
-                        return Err((None, "the client closed the connection".into()));
+                        return Err(Unstarted::Refused(
+                            None,
+                            "the client closed the connection".into(),
+                        ));
                     }
                     match acceptor.accept(stream).await {
                         Ok(tls) => stream = Box::new(tls),
                         Err(err) => {
-                            return Err((None, format!("the client's TLS handshake failed: {err}")))
+                            return Err(Unstarted::Refused(
+                                None,
+                                format!("the client's TLS handshake failed: {err}"),
+                            ))
                         }
                     }
                     encrypted = true;
                 }
                 None => {
                     if stream.write_all(b"N").await.is_err() {
-                        return Err((None, "the client closed the connection".into()));
+                        return Err(Unstarted::Refused(
+                            None,
+                            "the client closed the connection".into(),
+                        ));
                     }
                 }
             },
             ClientStart::GssEnc if !encrypted => {
                 if stream.write_all(b"N").await.is_err() {
-                    return Err((None, "the client closed the connection".into()));
+                    return Err(Unstarted::Refused(
+                        None,
+                        "the client closed the connection".into(),
+                    ));
                 }
             }
             ClientStart::Ssl | ClientStart::GssEnc => {
-                return Err((Some(stream), "the client asked for encryption twice".into()))
+                return Err(Unstarted::Refused(
+                    Some(stream),
+                    "the client asked for encryption twice".into(),
+                ))
             }
             other => return Ok((stream, other)),
         }
     }
-    Err((Some(stream), "the client sent no StartupMessage".into()))
+    Err(Unstarted::Refused(
+        Some(stream),
+        "the client sent no StartupMessage".into(),
+    ))
+}
+
+/// Why a client's start-up was not read.
+enum Unstarted {
+    /// Closed before its first byte: a port check (a load balancer's, the
+    /// kubelet's tcpSocket), not a client.
+    Silent,
+    /// What is wrong, and the stream when it can still be answered.
+    Refused(Option<ClientStream>, String),
 }
 
 enum ReadError {

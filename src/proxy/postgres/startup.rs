@@ -87,10 +87,16 @@ impl Startup {
 
     /// Sets `name` to `value`, replacing any value it had.
     pub fn set(&mut self, name: &str, value: &str) {
-        match self.parameters.iter_mut().find(|(k, _)| k == name) {
-            Some(pair) => pair.1 = value.to_owned(),
-            None => self.parameters.push((name.to_owned(), value.to_owned())),
-        }
+        set_parameter(&mut self.parameters, name, value);
+    }
+}
+
+/// Sets `name` to `value` in `parameters` (start-up parameters, or a
+/// server's ParameterStatus values), keeping the order of first appearance.
+pub fn set_parameter(parameters: &mut Vec<(String, String)>, name: &str, value: &str) {
+    match parameters.iter_mut().find(|(k, _)| k == name) {
+        Some(pair) => value.clone_into(&mut pair.1),
+        None => parameters.push((name.to_owned(), value.to_owned())),
     }
 }
 

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::{Buf, BytesMut};
+use bytes::BytesMut;
 use postgres_protocol::message::backend::{Header, Message};
 use postgres_protocol::message::frontend;
 use rustls::pki_types::ServerName;
@@ -18,7 +18,7 @@ use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 
 use super::message::ErrorFields;
-use super::startup::{encode_startup, CancelKey};
+use super::startup::{encode_startup, set_parameter, CancelKey};
 use crate::tls::verify::{refusal, rustls_error, Refusal, Roots};
 
 /// How long connecting, TLS and the login may take together.
@@ -271,7 +271,7 @@ pub async fn login(
                             "a ParameterStatus that is not UTF-8".into(),
                         ));
                     };
-                    set(&mut server_parameters, name, value);
+                    set_parameter(&mut server_parameters, name, value);
                 }
                 _ => return Err(LoginError::Protocol("a malformed ParameterStatus".into())),
             },
@@ -310,15 +310,6 @@ pub async fn login(
 async fn write(stream: &mut ServerStream, bytes: &[u8]) -> io::Result<()> {
     stream.write_all(bytes).await?;
     stream.flush().await
-}
-
-/// Sets `name` to `value` in `parameters`, keeping the order of first
-/// appearance.
-pub fn set(parameters: &mut Vec<(String, String)>, name: &str, value: &str) {
-    match parameters.iter_mut().find(|(k, _)| k == name) {
-        Some(pair) => value.clone_into(&mut pair.1),
-        None => parameters.push((name.to_owned(), value.to_owned())),
-    }
 }
 
 /// Reads one whole message (header included) of at most
@@ -383,13 +374,4 @@ pub async fn cancel(target: &Target, key: CancelKey) -> Result<(), LoginError> {
     let mut rest = [0u8; 64];
     let _ = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut rest)).await;
     Ok(())
-}
-
-/// The status byte of a ReadyForQuery message, whole.
-pub fn ready_status(frame: &[u8]) -> Option<u8> {
-    let mut frame = frame;
-    (frame.len() == 6 && frame[0] == b'Z').then(|| {
-        frame.advance(5);
-        frame[0]
-    })
 }

@@ -87,6 +87,21 @@ impl AuthProxy {
         self.process.log()
     }
 
+    /// Waits up to `within` for its log to hold `text`; fails the test,
+    /// showing the log, when it does not.
+    #[track_caller]
+    pub fn expect_log(&self, text: &str, within: Duration) {
+        let deadline = Instant::now() + within;
+        while !self.log().contains(text) {
+            assert!(
+                Instant::now() < deadline,
+                "no {text:?} within {within:?} in the proxy's log:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// `GET path` on the health port: the status and body.
     #[track_caller]
     pub fn get(&self, path: &str) -> (u16, String) {
