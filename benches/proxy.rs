@@ -185,6 +185,8 @@ fn start_proxy(env: &TestEnv, servers: &Servers, extra: &[&str]) -> AuthProxy {
         HOST,
         "--port",
         &port,
+        "--engine",
+        "postgres",
         "--region",
         REGION,
         "--ssl-ca",

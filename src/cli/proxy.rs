@@ -1,5 +1,6 @@
-//! `rds-auth-token proxy`: local listeners that log in to PostgreSQL, Aurora
-//! PostgreSQL and Aurora DSQL with a fresh IAM token for each connection.
+//! `rds-auth-token proxy`: local listeners that log in to RDS and Aurora
+//! (PostgreSQL, MySQL, MariaDB), Aurora DSQL, ElastiCache and MemoryDB with
+//! a fresh IAM token for each server connection.
 
 use std::ffi::OsString;
 use std::net::SocketAddr;
@@ -10,11 +11,14 @@ use std::time::Duration;
 use anyhow::{anyhow, Context, Result};
 use clap::Args;
 use rds_auth_token::credentials::ChainSettings;
-use rds_auth_token::proxy::config::{self, DatabaseTable};
+use rds_auth_token::engine::Engine;
+use rds_auth_token::proxy::config::{self, DatabaseTable, Listen};
 use rds_auth_token::proxy::log::Log;
-use rds_auth_token::proxy::postgres::pool::Reuse;
+use rds_auth_token::proxy::pool::Reuse;
 use rds_auth_token::proxy::setup::{self, DatabaseSpec, Settings};
 use rds_auth_token::proxy::{self, Access, Kind};
+use rds_auth_token::token::{check_name, check_user_id};
+use rds_auth_token::Field;
 
 use crate::cli::args::{ConnectArgs, SigningArgs};
 use crate::cli::exit_codes::ExitCode;
@@ -28,6 +32,13 @@ Examples:
   # A GUI or app connects to 127.0.0.1:5432 as app_user, with no password
   rds-auth-token proxy --hostname mydb.123456789012.us-east-1.rds.amazonaws.com --port 5432
 
+  # MySQL or MariaDB: clients need neither the clear-text plugin nor TLS
+  rds-auth-token proxy --hostname mydb.123456789012.us-east-1.rds.amazonaws.com --port 3306
+
+  # ElastiCache: redis-cli -p 6379 with no password; AUTH goes upstream as iam-user-01
+  rds-auth-token proxy --cache-name my-cache --user-id iam-user-01 --region us-east-1 \\
+      --endpoint master.my-cache.abc123.use1.cache.amazonaws.com:6379
+
   # Through an SSM or SSH tunnel on 127.0.0.1:15432, one user only, with probes
   rds-auth-token proxy --hostname mydb.123456789012.us-east-1.rds.amazonaws.com --port 5432 \\
       --via 127.0.0.1:15432 --username app_user --listen 127.0.0.1:6432 --health-port 9801
@@ -37,12 +48,68 @@ Examples:
 pub struct ProxyArgs {
     /// The database endpoint host name, exactly as RDS shows it (or an
     /// Aurora DSQL cluster endpoint, `ID.dsql.REGION.on.aws`).
-    #[arg(long, value_name = "HOSTNAME", required_unless_present = "config")]
+    #[arg(
+        long,
+        value_name = "HOSTNAME",
+        required_unless_present_any = ["config", "cache_name", "cluster_name"],
+        conflicts_with_all = ["cache_name", "cluster_name"]
+    )]
     pub hostname: Option<OsString>,
 
     /// The database port, 1 to 65535 [default for DSQL: 5432].
     #[arg(long, value_name = "PORT")]
     pub port: Option<OsString>,
+
+    /// The protocol of --hostname's database [default: from the port, 5432
+    /// PostgreSQL, 3306 MySQL; DSQL endpoints are PostgreSQL].
+    #[arg(long, value_enum, value_name = "ENGINE", requires = "hostname")]
+    pub engine: Option<Engine>,
+
+    /// Proxy for this ElastiCache (Valkey or Redis OSS) replication group
+    /// or serverless cache, with --user-id and --endpoint.
+    #[arg(
+        long,
+        value_name = "NAME",
+        help_heading = "ElastiCache and MemoryDB",
+        conflicts_with = "cluster_name",
+        requires_all = ["user_id", "endpoint"]
+    )]
+    pub cache_name: Option<OsString>,
+
+    /// Proxy for this MemoryDB cluster, with --user-id and --endpoint.
+    #[arg(
+        long,
+        value_name = "NAME",
+        help_heading = "ElastiCache and MemoryDB",
+        requires_all = ["user_id", "endpoint"]
+    )]
+    pub cluster_name: Option<OsString>,
+
+    /// The IAM-enabled user the proxy authenticates as (AUTH USER_ID
+    /// TOKEN); clients' own AUTH is answered with it, whatever they send.
+    #[arg(
+        long,
+        value_name = "USER_ID",
+        help_heading = "ElastiCache and MemoryDB"
+    )]
+    pub user_id: Option<OsString>,
+
+    /// --cache-name is a serverless cache.
+    #[arg(
+        long,
+        help_heading = "ElastiCache and MemoryDB",
+        requires = "cache_name"
+    )]
+    pub serverless: bool,
+
+    /// The cache's or cluster's endpoint, HOST or HOST:PORT [default port:
+    /// 6379]: what TLS verifies (reach it through a tunnel with --via).
+    #[arg(
+        long,
+        value_name = "HOST:PORT",
+        help_heading = "ElastiCache and MemoryDB"
+    )]
+    pub endpoint: Option<OsString>,
 
     /// The only database user clients may log in as; a client asking for
     /// another is refused [default: the user each client asks for].
@@ -65,16 +132,18 @@ pub struct ProxyArgs {
     #[arg(long, value_name = "ADDR:PORT", help_heading = "Listening")]
     pub listen: Vec<OsString>,
 
-    /// Listen on a Unix socket in this folder too, named as PostgreSQL
-    /// names its own (.s.PGSQL.PORT), so that `psql -h DIR` connects. The
-    /// folder is made private (0700) when missing; connections from other
-    /// users are refused.
+    /// Listen on a Unix socket in this folder too: .s.PGSQL.PORT, as
+    /// PostgreSQL names its own (`psql -h DIR`), mysql-PORT.sock
+    /// (`mysql --socket`) or redis-PORT.sock (`redis-cli -s`). The folder
+    /// is made private (0700) when missing; connections from other users
+    /// are refused.
     #[arg(long, value_name = "DIR", help_heading = "Listening")]
     pub unix_socket: Option<OsString>,
 
     /// A TOML file with one table per database and the keys of these flags
-    /// (hostname, port, username, region, profile, via, ssl-ca, listen,
-    /// unix-socket, expires-in, no-reuse).
+    /// (hostname, port, engine, cache-name, cluster-name, user-id,
+    /// serverless, endpoint, username, region, profile, via, ssl-ca,
+    /// listen, unix-socket, expires-in, no-reuse).
     #[arg(long, value_name = "FILE", help_heading = "Listening")]
     pub config: Option<OsString>,
 
@@ -112,7 +181,8 @@ pub struct ProxyArgs {
     pub client_tls_key: Option<OsString>,
 
     /// Close every server connection when its client leaves, instead of
-    /// resetting it (DISCARD ALL) and keeping it for the next client.
+    /// resetting it (PostgreSQL's DISCARD ALL, MySQL's
+    /// COM_RESET_CONNECTION) and keeping it for the next client.
     #[arg(long, help_heading = "Server connections")]
     pub no_reuse: bool,
 
@@ -194,45 +264,46 @@ pub fn settings(args: ProxyArgs, chain: ChainSettings) -> Result<Settings> {
     let expires_in =
         options::parse_expires_in(&options::utf8("--expires-in", &args.expires_in)?)?.as_secs();
     let mut databases = Vec::new();
-    if let Some(hostname) = &args.hostname {
-        let hostname = options::hostname(hostname)?;
-        let connect = ConnectOptions::from_args(args.connect)?;
-        let listen = args
-            .listen
-            .iter()
-            .map(|value| listen_address("--listen", &options::utf8("--listen", value)?))
-            .collect::<Result<Vec<_>>>()?;
-        databases.push(DatabaseSpec {
-            name: hostname.clone(),
-            port: database_port(
-                &hostname,
-                args.port.as_deref().map(options::port).transpose()?,
-            )?,
-            hostname,
-            username: args
-                .username
-                .as_deref()
-                .map(|u| options::username(u).map(|u| u.as_str().to_owned()))
-                .transpose()?,
-            signing: signing.settings(),
-            via: connect.via.map(|v| SocketAddr::new(v.ip, v.port)),
-            ssl_ca: connect.ssl_ca,
-            listen,
+    if args.hostname.is_some() || args.cache_name.is_some() || args.cluster_name.is_some() {
+        let text = |flag: &str, value: &Option<OsString>| {
+            value.as_deref().map(|v| options::utf8(flag, v)).transpose()
+        };
+        let table = DatabaseTable {
+            hostname: text("--hostname", &args.hostname)?,
+            port: args.port.as_deref().map(options::port).transpose()?,
+            engine: args.engine.map(|e| engine_name(e).to_owned()),
+            cache_name: text("--cache-name", &args.cache_name)?,
+            cluster_name: text("--cluster-name", &args.cluster_name)?,
+            user_id: text("--user-id", &args.user_id)?,
+            serverless: args.serverless.then_some(true),
+            endpoint: text("--endpoint", &args.endpoint)?,
+            username: text("--username", &args.username)?,
+            region: None,
+            profile: None,
+            via: None,
+            ssl_ca: None,
+            listen: Some(Listen::Many(
+                args.listen
+                    .iter()
+                    .map(|value| options::utf8("--listen", value))
+                    .collect::<Result<_>>()?,
+            )),
             unix_socket: args.unix_socket.map(PathBuf::from),
-            expires_in: options::parse_expires_in(&options::utf8(
-                "--expires-in",
-                &args.expires_in,
-            )?)?
-            .as_secs(),
-            reuse,
-        });
+            expires_in: None,
+            no_reuse: None,
+        };
+        let mut spec = from_table(&Flags, table, &signing, reuse, expires_in)?;
+        let connect = ConnectOptions::from_args(args.connect)?;
+        spec.via = connect.via.map(|v| SocketAddr::new(v.ip, v.port));
+        spec.ssl_ca = connect.ssl_ca;
+        databases.push(spec);
     }
     if let Some(file) = &args.config {
         let path = PathBuf::from(file);
         let tables =
             config::read(&path).map_err(|err| anyhow!("--config {}: {err}", path.display()))?;
         for (name, table) in tables {
-            let spec = from_table(&name, table, &signing, reuse, expires_in)
+            let spec = from_table(&Table(&name), table, &signing, reuse, expires_in)
                 .with_context(|| format!("--config {}, table [{name}]", path.display()))?;
             databases.push(spec);
         }
@@ -280,15 +351,180 @@ fn check_remote(settings: Settings) -> Result<Settings> {
     Ok(settings)
 }
 
-/// The port for `hostname`: the flag, else 5432 for DSQL.
-fn database_port(hostname: &str, port: Option<u16>) -> Result<u16> {
-    match (port, Kind::for_hostname(hostname)) {
-        (Some(port), _) => Ok(port),
-        (None, Kind::Dsql) => Ok(5432),
-        (None, Kind::Postgres) => Err(anyhow!(
-            "--port is required; pass the database port (PostgreSQL 5432)"
-        )),
+/// The name `--engine` and the `engine` key take for `engine`.
+fn engine_name(engine: Engine) -> &'static str {
+    match engine {
+        Engine::Postgres => "postgres",
+        Engine::Mysql => "mysql",
     }
+}
+
+/// Where a database's settings come from: the flags or a table of the
+/// configuration file, whose keys its messages name.
+trait Source {
+    /// The name of the database in logs and metrics, given its endpoint.
+    fn name(&self, endpoint: &str) -> String;
+    /// How a setting is written there: `--cache-name` or `cache-name`.
+    fn key(&self, key: &str) -> String;
+}
+
+struct Flags;
+
+impl Source for Flags {
+    fn name(&self, endpoint: &str) -> String {
+        endpoint.to_owned()
+    }
+
+    fn key(&self, key: &str) -> String {
+        format!("--{key}")
+    }
+}
+
+struct Table<'a>(&'a str);
+
+impl Source for Table<'_> {
+    fn name(&self, _: &str) -> String {
+        self.0.to_owned()
+    }
+
+    fn key(&self, key: &str) -> String {
+        key.to_owned()
+    }
+}
+
+/// The kind, the endpoint's name and port of a table or of the flags.
+fn upstream(source: &dyn Source, table: &DatabaseTable) -> Result<(Kind, String, u16)> {
+    let cache = match (&table.cache_name, &table.cluster_name) {
+        (Some(name), None) => Some((Field::CacheName, name)),
+        (None, Some(name)) => Some((Field::ClusterName, name)),
+        (Some(_), Some(_)) => {
+            return Err(anyhow!(
+                "{} and {} name two caches; keep one",
+                source.key("cache-name"),
+                source.key("cluster-name")
+            ))
+        }
+        (None, None) => None,
+    };
+    let Some((field, name)) = cache else {
+        let hostname = table.hostname.as_deref().ok_or_else(|| {
+            anyhow!(
+                "{} is required; pass the database endpoint (or {} or {} for a cache)",
+                source.key("hostname"),
+                source.key("cache-name"),
+                source.key("cluster-name")
+            )
+        })?;
+        let hostname = options::hostname(hostname.as_ref())?;
+        for key in ["user-id", "endpoint"] {
+            let set = match key {
+                "user-id" => table.user_id.is_some(),
+                _ => table.endpoint.is_some(),
+            };
+            if set {
+                return Err(anyhow!(
+                    "{} is for ElastiCache and MemoryDB; for {hostname}, leave it out (the user is {})",
+                    source.key(key),
+                    source.key("username")
+                ));
+            }
+        }
+        let engine = table
+            .engine
+            .as_deref()
+            .map(|name| match name.to_ascii_lowercase().as_str() {
+                "postgres" | "postgresql" | "pg" => Ok(Engine::Postgres),
+                "mysql" | "mariadb" => Ok(Engine::Mysql),
+                other => Err(anyhow!(
+                    "{} {other:?} is not an engine; pass postgres or mysql (MariaDB speaks MySQL's protocol)",
+                    source.key("engine")
+                )),
+            })
+            .transpose()?;
+        let dsql = Kind::is_dsql(&hostname);
+        let port = match (table.port.filter(|p| *p != 0), dsql) {
+            (Some(port), _) => port,
+            (None, true) => 5432,
+            (None, false) => {
+                return Err(anyhow!(
+                    "{} is required; pass the database port (PostgreSQL 5432, MySQL 3306)",
+                    source.key("port")
+                ))
+            }
+        };
+        let kind = match (dsql, engine.or_else(|| Engine::from_port(port))) {
+            (true, Some(Engine::Mysql)) => {
+                return Err(anyhow!(
+                    "{hostname} is an Aurora DSQL endpoint, which speaks PostgreSQL; leave {} out",
+                    source.key("engine")
+                ))
+            }
+            (true, _) => Kind::Dsql,
+            (false, Some(Engine::Postgres)) => Kind::Postgres,
+            (false, Some(Engine::Mysql)) => Kind::Mysql,
+            (false, None) => {
+                return Err(anyhow!(
+                    "{} postgres or {} mysql is required for port {port}: the port does not say which protocol the database speaks",
+                    source.key("engine"),
+                    source.key("engine")
+                ))
+            }
+        };
+        return Ok((kind, hostname, port));
+    };
+    let flag = source.key(if field == Field::CacheName {
+        "cache-name"
+    } else {
+        "cluster-name"
+    });
+    check_name(field, name).map_err(|err| anyhow!("{flag} {name:?}: {err}"))?;
+    for (key, set) in [
+        ("hostname", table.hostname.is_some()),
+        ("port", table.port.is_some()),
+        ("engine", table.engine.is_some()),
+        ("username", table.username.is_some()),
+    ] {
+        if set {
+            return Err(anyhow!(
+                "{} is for RDS, Aurora and DSQL; for {flag}, pass {} HOST:PORT and {} instead",
+                source.key(key),
+                source.key("endpoint"),
+                source.key("user-id")
+            ));
+        }
+    }
+    let user_id = table.user_id.as_deref().ok_or_else(|| {
+        anyhow!(
+            "{} is required with {flag}; pass the IAM-enabled user's id",
+            source.key("user-id")
+        )
+    })?;
+    check_user_id(user_id)
+        .map_err(|err| anyhow!("{} {user_id:?}: {err}", source.key("user-id")))?;
+    let endpoint = table.endpoint.as_deref().ok_or_else(|| {
+        anyhow!(
+            "{} is required with {flag}; pass the cache's endpoint as HOST:PORT",
+            source.key("endpoint")
+        )
+    })?;
+    let endpoint = options::endpoint(endpoint.as_ref())?;
+    let kind = if field == Field::CacheName {
+        Kind::ElastiCache {
+            cache_name: name.to_ascii_lowercase(),
+            serverless: table.serverless == Some(true),
+        }
+    } else {
+        if table.serverless == Some(true) {
+            return Err(anyhow!(
+                "{} is for ElastiCache serverless caches; leave it out for {flag}",
+                source.key("serverless")
+            ));
+        }
+        Kind::MemoryDb {
+            cluster_name: name.to_ascii_lowercase(),
+        }
+    };
+    Ok((kind, endpoint.host, endpoint.port))
 }
 
 /// `ADDR:PORT` to listen on.
@@ -301,16 +537,15 @@ fn listen_address(flag: &str, value: &str) -> Result<SocketAddr> {
     })
 }
 
-/// A configuration table, checked as the flags are.
+/// A database from a configuration table, or from the flags put in one.
 fn from_table(
-    name: &str,
+    source: &dyn Source,
     table: DatabaseTable,
     signing: &Signing,
     reuse: Option<Reuse>,
     default_expires_in: u64,
 ) -> Result<DatabaseSpec> {
-    let hostname = options::hostname(table.hostname.as_ref())?;
-    let port = database_port(&hostname, table.port.filter(|p| *p != 0))?;
+    let (kind, hostname, port) = upstream(source, &table)?;
     let connect = ConnectOptions::from_args(ConnectArgs {
         ssl_ca: table.ssl_ca.map(Into::into),
         via: table.via.map(Into::into),
@@ -326,14 +561,18 @@ fn from_table(
         Some(secs) => options::parse_expires_in(&secs.to_string())?.as_secs(),
         None => default_expires_in,
     };
-    Ok(DatabaseSpec {
-        name: name.to_owned(),
-        hostname,
-        port,
-        username: table
-            .username
+    let username = match (&kind, table.username, table.user_id) {
+        (Kind::ElastiCache { .. } | Kind::MemoryDb { .. }, _, user_id) => user_id,
+        (_, username, _) => username
             .map(|u| options::username(u.as_ref()).map(|u| u.as_str().to_owned()))
             .transpose()?,
+    };
+    Ok(DatabaseSpec {
+        name: source.name(&hostname),
+        kind,
+        hostname,
+        port,
+        username,
         signing: settings,
         via: connect.via.map(|v| SocketAddr::new(v.ip, v.port)),
         ssl_ca: connect.ssl_ca,
@@ -342,7 +581,7 @@ fn from_table(
             .map(|l| l.addresses())
             .unwrap_or_default()
             .iter()
-            .map(|a| listen_address("listen", a))
+            .map(|a| listen_address(&source.key("listen"), a))
             .collect::<Result<_>>()?,
         unix_socket: table.unix_socket,
         expires_in,

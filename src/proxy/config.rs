@@ -14,6 +14,18 @@
 //! port = 5432
 //! username = "reporting"
 //! unix-socket = "/run/user/1000/analytics"
+//!
+//! [billing]
+//! hostname = "billing.abc.us-east-1.rds.amazonaws.com"
+//! port = 3306
+//! engine = "mysql"
+//! listen = "127.0.0.1:3306"
+//!
+//! [sessions]
+//! cache-name = "sessions"
+//! user-id = "app-user"
+//! endpoint = "master.sessions.abc123.use1.cache.amazonaws.com:6379"
+//! listen = "127.0.0.1:6379"
 //! ```
 
 use std::collections::BTreeMap;
@@ -25,8 +37,19 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct DatabaseTable {
-    pub hostname: String,
+    /// An RDS, Aurora or DSQL endpoint; or, for a cache, none.
+    pub hostname: Option<String>,
     pub port: Option<u16>,
+    /// `postgres` or `mysql` (`mariadb`) [default: from the port].
+    pub engine: Option<String>,
+    /// An ElastiCache cache (with `user-id` and `endpoint`).
+    pub cache_name: Option<String>,
+    /// A MemoryDB cluster (with `user-id` and `endpoint`).
+    pub cluster_name: Option<String>,
+    pub user_id: Option<String>,
+    pub serverless: Option<bool>,
+    /// A cache's or cluster's endpoint, `HOST[:PORT]`.
+    pub endpoint: Option<String>,
     pub username: Option<String>,
     pub region: Option<String>,
     pub profile: Option<String>,
@@ -146,7 +169,7 @@ mod tests {
         assert!(err.contains("invalid type"), "{err}");
         assert!(matches!(parse(""), Err(ConfigError::Empty)));
         assert!(matches!(
-            parse("[a]\nport = 1\n"),
+            parse("[a]\nserverless = \"yes\"\n"),
             Err(ConfigError::Toml(_))
         ));
     }

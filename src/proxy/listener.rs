@@ -13,9 +13,7 @@ use tokio::net::TcpListener;
 use tokio::net::UnixListener;
 use tokio::sync::{mpsc, watch, Semaphore};
 
-use super::postgres::message::sqlstate;
-use super::postgres::session::{self, Client, Refusal};
-use super::{Database, Proxy};
+use super::{Client, Database, Protocol, Proxy, Refusal, Refused};
 
 /// A socket bound for a database.
 #[derive(Debug)]
@@ -96,8 +94,20 @@ pub async fn bind_tcp(
     }
 }
 
+/// The Unix socket's file name for a database on `port`: PostgreSQL's own
+/// (`.s.PGSQL.PORT`, which `psql -h DIR -p PORT` finds), else
+/// `mysql-PORT.sock` (for `mysql --socket`) or `redis-PORT.sock`
+/// (`redis-cli -s`).
+pub fn socket_name(protocol: Protocol, port: u16) -> String {
+    match protocol {
+        Protocol::Postgres => format!(".s.PGSQL.{port}"),
+        Protocol::Mysql => format!("mysql-{port}.sock"),
+        Protocol::Redis => format!("redis-{port}.sock"),
+    }
+}
+
 #[cfg(unix)]
-/// Binds PostgreSQL's socket name `.s.PGSQL.PORT` in `folder`, made
+/// Binds the socket `name` in `folder`, made
 /// private (0700) when missing and refused when another user owns it or
 /// others may write to it (they could put a socket of their own in its
 /// place), replacing a stale socket file. The socket file is for this
@@ -108,14 +118,14 @@ pub async fn bind_tcp(
 /// [`BindError`].
 pub fn bind_unix(
     folder: &std::path::Path,
-    port: u16,
+    name: &str,
     shared: bool,
 ) -> Result<(UnixListener, PathBuf), BindError> {
     crate::private_file::private_folder(folder).map_err(|source| BindError::Folder {
         path: folder.to_owned(),
         source,
     })?;
-    let path = folder.join(format!(".s.PGSQL.{port}"));
+    let path = folder.join(name);
     if std::fs::symlink_metadata(&path).is_ok_and(|m| {
         use std::os::unix::fs::FileTypeExt;
         m.file_type().is_socket()
@@ -157,7 +167,7 @@ pub async fn serve(
             Ok(Accepted::Tcp(stream, peer)) => {
                 let _ = stream.set_nodelay(true);
                 let refusal = (!proxy.access.allow_remote && !peer.ip().is_loopback()).then(|| Refusal {
-                    code: sqlstate::INVALID_AUTHORIZATION,
+                    why: Refused::NotAllowed,
                     message: format!("connections from {} are refused: the proxy takes loopback clients only unless started with --allow-remote", peer.ip()),
                     reason: "remote",
                 });
@@ -174,7 +184,7 @@ pub async fn serve(
                 });
                 let peer = uid.map_or_else(|| "uid unknown".to_owned(), |uid| format!("uid {uid}"));
                 let refusal = (!allowed).then(|| Refusal {
-                    code: sqlstate::INVALID_AUTHORIZATION,
+                    why: Refused::NotAllowed,
                     message: format!("connections from {peer} are refused: the proxy takes its own user's clients only; pass --allow-uid to let others in"),
                     reason: "uid",
                 });
@@ -194,7 +204,7 @@ pub async fn serve(
             Err(_) => {
                 if refusal.is_none() {
                     refusal = Some(Refusal {
-                        code: sqlstate::TOO_MANY_CONNECTIONS,
+                        why: Refused::TooMany,
                         message: format!(
                             "the proxy has {} connections open, its most (--max-connections); try again later",
                             proxy.max_connections.unwrap_or_default()
@@ -207,13 +217,12 @@ pub async fn serve(
         };
         let (proxy, db, done) = (Arc::clone(&proxy), Arc::clone(&db), done.clone());
         tokio::spawn(async move {
-            session::serve(
+            db.serve(
                 Client {
                     stream,
                     peer,
                     refusal,
                 },
-                db,
                 proxy,
             )
             .await;

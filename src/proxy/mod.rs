@@ -16,8 +16,12 @@ pub mod health;
 pub mod listener;
 pub mod log;
 pub mod metrics;
+pub mod mysql;
+pub mod pool;
 pub mod postgres;
+pub mod redis;
 pub mod setup;
+pub mod target;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -29,11 +33,11 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_rustls::TlsAcceptor;
 
 use crate::issuer::{self, HostRegion, IssueError, Issued, Issuer};
-use crate::token::DsqlTokenConfig;
+use crate::token::{DsqlTokenConfig, ElastiCacheTokenConfig, MemoryDbTokenConfig};
 use log::Log;
 use metrics::{DatabaseLabel, Metrics};
-use postgres::pool::Pool;
-use postgres::upstream::Target;
+use pool::Pool;
+use target::Target;
 
 /// A client's byte stream: TCP, a Unix socket, or TLS over either.
 pub trait ClientIo: AsyncRead + AsyncWrite + Unpin + Send {}
@@ -42,32 +46,154 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> ClientIo for T {}
 /// A client connection's stream, whatever its kind.
 pub type ClientStream = Box<dyn ClientIo>;
 
-/// Which token a database takes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A server connection, TLS verified.
+pub type ServerStream = tokio_rustls::client::TlsStream<tokio::net::TcpStream>;
+
+/// Which database a proxy serves, and so which token it takes.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Kind {
     /// RDS or Aurora PostgreSQL: `rds-db:connect` tokens.
     Postgres,
     /// Aurora DSQL: `DbConnectAdmin` for the `admin` role, `DbConnect` for
     /// the others.
     Dsql,
+    /// RDS or Aurora MySQL, RDS for MariaDB: `rds-db:connect` tokens.
+    Mysql,
+    /// An ElastiCache (Valkey or Redis OSS) replication group or serverless
+    /// cache: `elasticache:Connect` tokens for its IAM-enabled user.
+    ElastiCache {
+        cache_name: String,
+        serverless: bool,
+    },
+    /// A MemoryDB cluster: `memorydb:Connect` tokens.
+    MemoryDb { cluster_name: String },
 }
 
-impl Kind {
-    /// DSQL for DSQL cluster endpoints (`*.dsql.REGION.on.aws`), else
-    /// PostgreSQL.
-    pub fn for_hostname(hostname: &str) -> Kind {
-        if crate::token::dsql_region_from_hostname(hostname).is_some() {
-            Kind::Dsql
-        } else {
-            Kind::Postgres
+/// The wire protocol a database speaks to its clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    Postgres,
+    Mysql,
+    Redis,
+}
+
+impl Protocol {
+    /// Its name in logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::Postgres => "PostgreSQL",
+            Protocol::Mysql => "MySQL",
+            Protocol::Redis => "Redis",
+        }
+    }
+}
+
+/// A database's protocol and the server connections kept for it.
+#[derive(Debug)]
+pub enum Wire {
+    Postgres(Pool<postgres::upstream::Server>),
+    Mysql(mysql::Upstream),
+    Redis,
+}
+
+impl Wire {
+    /// The protocol, with no connections kept (`--no-reuse`) or as `reuse`
+    /// says.
+    pub fn new(protocol: Protocol, reuse: Option<pool::Reuse>) -> Wire {
+        match protocol {
+            Protocol::Postgres => Wire::Postgres(Pool::new(reuse)),
+            Protocol::Mysql => Wire::Mysql(mysql::Upstream::new(reuse)),
+            Protocol::Redis => Wire::Redis,
         }
     }
 
+    /// Closes idle server connections past their time; how many are idle
+    /// after.
+    pub async fn sweep(&self) -> usize {
+        match self {
+            Wire::Postgres(pool) => {
+                pool.sweep().await;
+                pool.len()
+            }
+            Wire::Mysql(upstream) => {
+                upstream.pool.sweep().await;
+                upstream.pool.len()
+            }
+            Wire::Redis => 0,
+        }
+    }
+
+    /// Closes every idle server connection.
+    pub async fn clear(&self) {
+        match self {
+            Wire::Postgres(pool) => pool.clear().await,
+            Wire::Mysql(upstream) => upstream.pool.clear().await,
+            Wire::Redis => {}
+        }
+    }
+}
+
+/// Why the proxy refuses a client before any login, in words any engine's
+/// answer carries.
+#[derive(Debug, Clone)]
+pub struct Refusal {
+    pub why: Refused,
+    pub message: String,
+    /// The metrics' reason label.
+    pub reason: &'static str,
+}
+
+/// What kind of refusal: each engine has its code for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    /// Not allowed in (a remote address, another uid).
+    NotAllowed,
+    /// `--max-connections` reached.
+    TooMany,
+}
+
+/// A client connection accepted.
+pub struct Client {
+    pub stream: ClientStream,
+    /// Who it is, for the log: `IP:PORT` or `uid N`.
+    pub peer: String,
+    /// Set when it is to be refused once its start-up is read.
+    pub refusal: Option<Refusal>,
+}
+
+impl Kind {
+    /// Whether `hostname` is an Aurora DSQL cluster endpoint
+    /// (`*.dsql.REGION.on.aws`).
+    pub fn is_dsql(hostname: &str) -> bool {
+        crate::token::dsql_region_from_hostname(hostname).is_some()
+    }
+
     /// The engine label of metrics.
-    pub fn engine(self) -> &'static str {
+    pub fn engine(&self) -> &'static str {
         match self {
             Kind::Postgres => "postgres",
             Kind::Dsql => "dsql",
+            Kind::Mysql => "mysql",
+            Kind::ElastiCache { .. } => "elasticache",
+            Kind::MemoryDb { .. } => "memorydb",
+        }
+    }
+
+    /// The protocol its clients speak.
+    pub fn protocol(&self) -> Protocol {
+        match self {
+            Kind::Postgres | Kind::Dsql => Protocol::Postgres,
+            Kind::Mysql => Protocol::Mysql,
+            Kind::ElastiCache { .. } | Kind::MemoryDb { .. } => Protocol::Redis,
+        }
+    }
+
+    /// What its endpoint name says of the region.
+    fn host_region<'a>(&self, host: &'a str) -> HostRegion<'a> {
+        match self {
+            Kind::Postgres | Kind::Mysql => HostRegion::Rds(host),
+            Kind::Dsql => HostRegion::Dsql(host),
+            Kind::ElastiCache { .. } | Kind::MemoryDb { .. } => HostRegion::Unnamed,
         }
     }
 }
@@ -83,16 +209,18 @@ pub struct Database {
     pub name: String,
     pub kind: Kind,
     pub target: Arc<Target>,
-    /// The only database user clients may log in as, if pinned.
+    /// The only database user clients may log in as, if pinned; for
+    /// ElastiCache and MemoryDB, the IAM-enabled user id, always set.
     pub username: Option<String>,
     /// Token validity asked for, in seconds.
     pub expires_in: u64,
     pub issuer: Arc<Issuer>,
     /// Where to listen: TCP addresses.
     pub listen: Vec<SocketAddr>,
-    /// Where to listen: a folder for a Unix socket `.s.PGSQL.PORT`.
+    /// Where to listen: a folder for a Unix socket (`.s.PGSQL.PORT`,
+    /// `mysql-PORT.sock` or `redis-PORT.sock`).
     pub unix_socket: Option<PathBuf>,
-    pub pool: Pool,
+    pub wire: Wire,
     pub label: DatabaseLabel,
 }
 
@@ -104,30 +232,56 @@ impl Database {
     /// expire.
     pub async fn token(&self, user: &str) -> Result<Issued, IssueError> {
         let host = self.target.hostname.as_str();
-        match self.kind {
-            Kind::Postgres => {
+        let region = self.kind.host_region(host);
+        let expires_in = self.expires_in;
+        match &self.kind {
+            Kind::Postgres | Kind::Mysql => {
                 self.issuer
                     .issue(
-                        HostRegion::Rds(host),
-                        self.expires_in,
+                        region,
+                        expires_in,
                         issuer::rds(host, self.target.port, user),
                     )
                     .await
             }
             Kind::Dsql => {
                 self.issuer
-                    .issue(
-                        HostRegion::Dsql(host),
-                        self.expires_in,
-                        |region, expires_in| {
-                            DsqlTokenConfig::builder()
-                                .hostname(host)
-                                .region(region)
-                                .admin(user == DSQL_ADMIN)
-                                .expires_in_secs(expires_in)
-                                .build()
-                        },
-                    )
+                    .issue(region, expires_in, |region, expires_in| {
+                        DsqlTokenConfig::builder()
+                            .hostname(host)
+                            .region(region)
+                            .admin(user == DSQL_ADMIN)
+                            .expires_in_secs(expires_in)
+                            .build()
+                    })
+                    .await
+            }
+            Kind::ElastiCache {
+                cache_name,
+                serverless,
+            } => {
+                self.issuer
+                    .issue(region, expires_in, |region, expires_in| {
+                        ElastiCacheTokenConfig::builder()
+                            .cache_name(cache_name)
+                            .user_id(user)
+                            .region(region)
+                            .serverless(*serverless)
+                            .expires_in_secs(expires_in)
+                            .build()
+                    })
+                    .await
+            }
+            Kind::MemoryDb { cluster_name } => {
+                self.issuer
+                    .issue(region, expires_in, |region, expires_in| {
+                        MemoryDbTokenConfig::builder()
+                            .cluster_name(cluster_name)
+                            .user_id(user)
+                            .region(region)
+                            .expires_in_secs(expires_in)
+                            .build()
+                    })
                     .await
             }
         }
@@ -139,14 +293,33 @@ impl Database {
     /// Why they do not.
     pub async fn credentials_ready(&self) -> Result<(), IssueError> {
         let host = self.target.hostname.as_str();
-        let region = self.issuer.region(match self.kind {
-            Kind::Postgres => HostRegion::Rds(host),
-            Kind::Dsql => HostRegion::Dsql(host),
-        })?;
+        let region = self.issuer.region(self.kind.host_region(host))?;
         self.issuer
             .credentials(&region.name, self.expires_in)
             .await
             .map(|_| ())
+    }
+
+    /// Serves one client, in its protocol.
+    pub async fn serve(self: Arc<Self>, client: Client, proxy: Arc<Proxy>) {
+        match &self.wire {
+            Wire::Postgres(pool) => postgres::session::serve(client, &self, pool, &proxy).await,
+            Wire::Mysql(upstream) => mysql::session::serve(client, &self, upstream, &proxy).await,
+            Wire::Redis => redis::session::serve(client, &self, &proxy).await,
+        }
+    }
+
+    /// One login as the pinned user (or, with none, a verified TLS
+    /// connection and credentials that resolve): what was checked.
+    ///
+    /// # Errors
+    /// The one-line reason, as a client would be told.
+    pub async fn test_login(&self) -> Result<String, String> {
+        match &self.wire {
+            Wire::Postgres(_) => postgres::session::test_login(self).await,
+            Wire::Mysql(_) => mysql::session::test_login(self).await,
+            Wire::Redis => redis::session::test_login(self).await,
+        }
     }
 }
 
@@ -280,7 +453,7 @@ pub async fn run(proxy: Arc<Proxy>, listeners: Vec<listener::Bound>) {
         }
     }
     for db in &proxy.databases {
-        db.pool.clear().await;
+        db.wire.clear().await;
     }
     proxy.log.info("stopped", &[]);
 }
@@ -296,12 +469,12 @@ async fn sweep(proxy: Arc<Proxy>) {
     loop {
         every.tick().await;
         for db in &proxy.databases {
-            db.pool.sweep().await;
+            let idle = db.wire.sweep().await;
             proxy
                 .metrics
                 .server_idle
                 .get_or_create(&db.label)
-                .set(db.pool.len() as i64);
+                .set(idle as i64);
         }
     }
 }
@@ -312,7 +485,7 @@ async fn sweep(proxy: Arc<Proxy>) {
 pub async fn connection_test(proxy: &Proxy) -> bool {
     let mut all = true;
     for db in &proxy.databases {
-        match postgres::session::test_login(db).await {
+        match db.test_login().await {
             Ok(what) => proxy.log.info(
                 "connection test passed",
                 &[("upstream", &db.name), ("checked", &what)],

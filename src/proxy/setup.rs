@@ -16,9 +16,9 @@ use tokio_rustls::TlsAcceptor;
 use super::listener::{self, BindError, Bound, Socket};
 use super::log::Log;
 use super::metrics::{DatabaseLabel, Metrics};
-use super::postgres::pool::{Pool, Reuse};
-use super::postgres::upstream::Target;
-use super::{Access, Database, Kind, Proxy};
+use super::pool::Reuse;
+use super::target::Target;
+use super::{Access, Database, Kind, Proxy, Wire};
 use crate::issuer::{IssueError, Issuer, IssuerSettings};
 use crate::tls::verify::{Refusal, Roots};
 
@@ -26,6 +26,9 @@ use crate::tls::verify::{Refusal, Roots};
 #[derive(Debug, Clone)]
 pub struct DatabaseSpec {
     pub name: String,
+    pub kind: Kind,
+    /// The endpoint's name (for ElastiCache and MemoryDB, the host of
+    /// `--endpoint`).
     pub hostname: String,
     pub port: u16,
     pub username: Option<String>,
@@ -111,10 +114,10 @@ pub async fn start(
             database: spec.name.clone(),
             refusal,
         })?;
-        let kind = Kind::for_hostname(&spec.hostname);
+        let kind = spec.kind.clone();
         databases.push(Arc::new(Database {
             name: spec.name.clone(),
-            kind,
+            kind: kind.clone(),
             target: Arc::new(Target {
                 hostname: spec.hostname.clone(),
                 port: spec.port,
@@ -127,7 +130,7 @@ pub async fn start(
             issuer,
             listen: spec.listen.clone(),
             unix_socket: spec.unix_socket.clone(),
-            pool: Pool::new(spec.reuse),
+            wire: Wire::new(kind.protocol(), spec.reuse),
             label: DatabaseLabel {
                 database: spec.name.clone(),
                 engine: kind.engine().to_owned(),
@@ -170,7 +173,7 @@ pub async fn start(
             #[cfg(unix)]
             let (socket, path) = listener::bind_unix(
                 folder,
-                db.target.port,
+                &listener::socket_name(db.kind.protocol(), db.target.port),
                 !settings.access.allow_uids.is_empty(),
             )?;
             lines.push(format!(

@@ -5,7 +5,6 @@
 pub mod cancel;
 pub mod frames;
 pub mod message;
-pub mod pool;
 pub mod relay;
 pub mod session;
 pub mod startup;

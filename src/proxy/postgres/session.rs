@@ -12,35 +12,17 @@ use prometheus_client::metrics::counter::Counter;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::message::{self, sqlstate};
-use super::pool::{self, close};
 use super::relay::{self, Ended, Traffic};
 use super::startup::{self, ClientStart, Startup, MAX_STARTUP_PACKET};
 use super::upstream::{self, LoginError, Server};
 use crate::proxy::log::Level;
 use crate::proxy::metrics::{BytesLabel, LoginLabel};
-use crate::proxy::{ClientStream, Database, Proxy};
+use crate::proxy::pool::{self, close, Pool};
+use crate::proxy::{Client, ClientStream, Database, Proxy, Refused};
 use crate::text::distinct_error_chain;
 
 /// How long a client may take to send its start-up (and finish TLS).
 pub const STARTUP_DEADLINE: Duration = Duration::from_secs(10);
-
-/// Why the proxy refuses a client before any login: it is not allowed in,
-/// or there is no room.
-#[derive(Debug, Clone)]
-pub struct Refusal {
-    pub code: &'static str,
-    pub message: String,
-    pub reason: &'static str,
-}
-
-/// A client connection accepted.
-pub struct Client {
-    pub stream: ClientStream,
-    /// Who it is, for the log: `IP:PORT` or `uid N`.
-    pub peer: String,
-    /// Set when it is to be refused once its start-up is read.
-    pub refusal: Option<Refusal>,
-}
 
 /// A failure answered to the client as a FATAL ErrorResponse.
 struct Fatal {
@@ -66,8 +48,8 @@ impl Fatal {
     }
 }
 
-/// Serves `client` for `db`.
-pub async fn serve(client: Client, db: Arc<Database>, proxy: Arc<Proxy>) {
+/// Serves `client` for `db`, whose kept server connections are `pool`.
+pub async fn serve(client: Client, db: &Arc<Database>, pool: &Pool<Server>, proxy: &Arc<Proxy>) {
     let Client {
         stream,
         peer,
@@ -80,15 +62,16 @@ pub async fn serve(client: Client, db: Arc<Database>, proxy: Arc<Proxy>) {
         .clone();
     open.inc();
     proxy.metrics.connections.get_or_create(&db.label).inc();
-    serve_inner(stream, &peer, refusal, &db, &proxy).await;
+    serve_inner(stream, &peer, refusal, db, pool, proxy).await;
     open.dec();
 }
 
 async fn serve_inner(
     stream: ClientStream,
     peer: &str,
-    refusal: Option<Refusal>,
+    refusal: Option<crate::proxy::Refusal>,
     db: &Arc<Database>,
+    pool: &Pool<Server>,
     proxy: &Arc<Proxy>,
 ) {
     let log = proxy.log;
@@ -159,8 +142,15 @@ async fn serve_inner(
         ]
     };
     let result = match refusal {
-        Some(refusal) => Err(Fatal::new(refusal.code, refusal.message, refusal.reason)),
-        None => login(&startup, db, proxy).await,
+        Some(refusal) => Err(Fatal::new(
+            match refusal.why {
+                Refused::NotAllowed => sqlstate::INVALID_AUTHORIZATION,
+                Refused::TooMany => sqlstate::TOO_MANY_CONNECTIONS,
+            },
+            refusal.message,
+            refusal.reason,
+        )),
+        None => login(&startup, db, pool, proxy).await,
     };
     let (mut server, reused) = match result {
         Ok(found) => found,
@@ -187,7 +177,7 @@ async fn serve_inner(
     if stream.write_all(&replay).await.is_err() || stream.flush().await.is_err() {
         proxy.cancels.forget(&client_key);
         count_login(proxy, db, "failed", "client_left");
-        give_back(db, &startup, server, true).await;
+        give_back(db, pool, &startup, server, true).await;
         return;
     }
     count_login(proxy, db, "ok", if reused { "reused" } else { "new" });
@@ -217,7 +207,7 @@ async fn serve_inner(
                 "client left",
                 &[("peer", peer), ("user", &user)],
             );
-            give_back(db, &startup, server, true).await;
+            give_back(db, pool, &startup, server, true).await;
         }
         Ended::ClientLeft { idle: false } => {
             // What the client started would run on for nothing: cancel it,
@@ -227,7 +217,7 @@ async fn serve_inner(
                 upstream::cancel(&db.target, server.key),
             )
             .await;
-            give_back(db, &startup, server, false).await;
+            give_back(db, pool, &startup, server, false).await;
             log.info(
                 "client left during a query or a transaction; what it ran is cancelled and its server connection closed",
                 &[
@@ -277,10 +267,16 @@ fn count_login(proxy: &Proxy, db: &Database, outcome: &str, reason: &str) {
 
 /// Resets and keeps `server` when it is idle and reuse is on; closes it
 /// otherwise.
-async fn give_back(db: &Database, startup: &Startup, mut server: Server, idle: bool) {
-    if idle && db.pool.enabled() && relay::reset(&mut server).await {
+async fn give_back(
+    db: &Database,
+    pool: &Pool<Server>,
+    startup: &Startup,
+    mut server: Server,
+    idle: bool,
+) {
+    if idle && pool.enabled() && relay::reset(&mut server).await {
         let key = pool::key(&upstream_parameters(startup, db));
-        db.pool.put(key, server).await;
+        pool.put(key, server).await;
     } else {
         close(server).await;
     }
@@ -421,7 +417,12 @@ fn upstream_parameters(startup: &Startup, db: &Database) -> Vec<(String, String)
 
 /// A server connection for `startup`: a kept one, else a new login with a
 /// token. The bool says whether it was kept.
-async fn login(startup: &Startup, db: &Database, proxy: &Proxy) -> Result<(Server, bool), Fatal> {
+async fn login(
+    startup: &Startup,
+    db: &Database,
+    pool: &Pool<Server>,
+    proxy: &Proxy,
+) -> Result<(Server, bool), Fatal> {
     let user = startup.user().unwrap_or_default();
     if let Some(pinned) = &db.username {
         if user != pinned {
@@ -434,7 +435,7 @@ async fn login(startup: &Startup, db: &Database, proxy: &Proxy) -> Result<(Serve
     }
     let parameters = upstream_parameters(startup, db);
     let key = pool::key(&parameters);
-    if let Some(server) = db.pool.take(&key).await {
+    if let Some(server) = pool.take(&key).await {
         proxy.metrics.server_reuses.get_or_create(&db.label).inc();
         return Ok((server, true));
     }

@@ -3,23 +3,20 @@
 
 use std::fmt;
 use std::io;
-use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::BytesMut;
 use postgres_protocol::message::backend::{Header, Message};
 use postgres_protocol::message::frontend;
-use rustls::pki_types::ServerName;
-use rustls::ClientConfig;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-use tokio_rustls::client::TlsStream;
-use tokio_rustls::TlsConnector;
 
 use super::message::ErrorFields;
 use super::startup::{encode_startup, set_parameter, CancelKey};
-use crate::tls::verify::{refusal, rustls_error, Refusal, Roots};
+use crate::proxy::pool::Kept;
+use crate::proxy::target::HandshakeError;
+pub use crate::proxy::target::{Target, Timings};
+use crate::proxy::ServerStream;
+use crate::tls::verify::Refusal;
 
 /// How long connecting, TLS and the login may take together.
 pub const LOGIN_TIMEOUT: Duration = Duration::from_secs(15);
@@ -28,50 +25,6 @@ pub const LOGIN_TIMEOUT: Duration = Duration::from_secs(15);
 /// errors are short.
 pub const MAX_LOGIN_MESSAGE: usize = 64 * 1024;
 
-/// A server connection, TLS verified.
-pub type ServerStream = TlsStream<TcpStream>;
-
-/// Where the database is and how its certificate is checked.
-#[derive(Clone)]
-pub struct Target {
-    /// The endpoint's name: what the certificate must carry and the token
-    /// is signed for.
-    pub hostname: String,
-    pub port: u16,
-    /// Where to connect instead (a tunnel), if not to `hostname:port`.
-    pub via: Option<SocketAddr>,
-    pub roots: Roots,
-    pub tls: Arc<ClientConfig>,
-}
-
-impl fmt::Debug for Target {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Target")
-            .field("hostname", &self.hostname)
-            .field("port", &self.port)
-            .field("via", &self.via)
-            .field("roots", &self.roots)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Target {
-    /// Where TCP connects: the tunnel, else the endpoint.
-    pub fn address(&self) -> String {
-        match self.via {
-            Some(via) => via.to_string(),
-            None => format!("{}:{}", self.hostname, self.port),
-        }
-    }
-}
-
-/// How long the steps of a connection took.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Timings {
-    pub connect: Duration,
-    pub tls: Duration,
-}
-
 /// A server connection logged in, ready for queries.
 pub struct Server {
     pub stream: ServerStream,
@@ -79,6 +32,17 @@ pub struct Server {
     /// The ParameterStatus values the server reported, in order, latest
     /// value of each.
     pub parameters: Vec<(String, String)>,
+}
+
+impl Kept for Server {
+    fn stream(&mut self) -> &mut ServerStream {
+        &mut self.stream
+    }
+
+    fn goodbye(&self) -> &'static [u8] {
+        // Terminate.
+        &[b'X', 0, 0, 0, 4]
+    }
 }
 
 impl fmt::Debug for Server {
@@ -157,15 +121,10 @@ impl LoginError {
 /// verify.
 pub async fn connect(target: &Target) -> Result<(ServerStream, Timings), LoginError> {
     let address = target.address();
-    let started = Instant::now();
-    let mut tcp = TcpStream::connect(&address)
-        .await
-        .map_err(|source| LoginError::Connect {
-            address: address.clone(),
-            source,
-        })?;
-    let _ = tcp.set_nodelay(true);
-    let connect = started.elapsed();
+    let (mut tcp, connect) = target.tcp().await.map_err(|source| LoginError::Connect {
+        address: address.clone(),
+        source,
+    })?;
     let mut request = BytesMut::new();
     frontend::ssl_request(&mut request);
     tcp.write_all(&request)
@@ -183,30 +142,15 @@ pub async fn connect(target: &Target) -> Result<(ServerStream, Timings), LoginEr
         b'N' => return Err(LoginError::NoTls(address)),
         byte => return Err(LoginError::NotPostgres { address, byte }),
     }
-    let name = ServerName::try_from(target.hostname.clone()).map_err(|_| {
-        LoginError::Protocol(format!(
-            "{} is not a name a certificate can carry",
-            target.hostname
-        ))
-    })?;
-    let tls_started = Instant::now();
-    let stream = TlsConnector::from(Arc::clone(&target.tls))
-        .connect(name, tcp)
-        .await
-        .map_err(|err| match rustls_error(&err) {
-            Some(tls) => LoginError::Tls(refusal(tls, &target.roots, &target.hostname)),
-            None => LoginError::Io {
-                during: "during the TLS handshake",
-                source: err,
-            },
-        })?;
-    Ok((
-        stream,
-        Timings {
-            connect,
-            tls: tls_started.elapsed(),
+    let (stream, tls) = target.handshake(tcp).await.map_err(|err| match err {
+        HandshakeError::Name(why) => LoginError::Protocol(why),
+        HandshakeError::Tls(refused) => LoginError::Tls(refused),
+        HandshakeError::Io(source) => LoginError::Io {
+            during: "during the TLS handshake",
+            source,
         },
-    ))
+    })?;
+    Ok((stream, Timings { connect, tls }))
 }
 
 /// Logs in over `stream` with the start-up `parameters`, answering the

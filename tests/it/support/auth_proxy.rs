@@ -156,6 +156,8 @@ pub fn upstream_flags(servers: &Servers, hostname: &str, ca: &std::path::Path) -
         hostname.into(),
         "--port".into(),
         port.clone(),
+        "--engine".into(),
+        "postgres".into(),
         "--via".into(),
         format!("127.0.0.1:{port}"),
         "--ssl-ca".into(),

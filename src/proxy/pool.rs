@@ -1,6 +1,7 @@
 //! Logged-in server connections kept between clients: an IAM login is
 //! expensive for the server, and many applications connect per request.
-//! A connection is kept only after a clean reset, for at most the idle
+//! A connection is kept only after a clean reset (the engine's: DISCARD ALL
+//! for PostgreSQL, COM_RESET_CONNECTION for MySQL), for at most the idle
 //! timeout, up to a limit per database, and handed only to a client with
 //! the same start-up parameters (user, database and the rest).
 
@@ -10,7 +11,16 @@ use std::time::{Duration, Instant};
 
 use tokio::io::AsyncWriteExt;
 
-use super::upstream::Server;
+use super::ServerStream;
+
+/// A logged-in server connection of some engine, as a pool keeps it.
+pub trait Kept: Send {
+    /// Its TLS stream.
+    fn stream(&mut self) -> &mut ServerStream;
+    /// What the engine's client sends to end a session politely
+    /// (PostgreSQL's Terminate, MySQL's COM_QUIT).
+    fn goodbye(&self) -> &'static [u8];
+}
 
 /// How server connections are kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,8 +40,9 @@ impl Default for Reuse {
     }
 }
 
-/// The start-up parameters a server connection was logged in with, sorted:
-/// what a client must ask for to be given it.
+/// What a server connection was logged in with, sorted (PostgreSQL's
+/// start-up parameters; MySQL's user, schema, character set and
+/// capabilities): what a client must ask for to be given it.
 pub type Key = Vec<(String, String)>;
 
 /// The key of `parameters`.
@@ -41,19 +52,18 @@ pub fn key(parameters: &[(String, String)]) -> Key {
     key
 }
 
-struct Idle {
-    server: Server,
+struct Idle<S> {
+    server: S,
     since: Instant,
 }
 
 /// One database's idle server connections.
-#[derive(Default)]
-pub struct Pool {
+pub struct Pool<S> {
     settings: Option<Reuse>,
-    idle: Mutex<HashMap<Key, Vec<Idle>>>,
+    idle: Mutex<HashMap<Key, Vec<Idle<S>>>>,
 }
 
-impl std::fmt::Debug for Pool {
+impl<S: Kept> std::fmt::Debug for Pool<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Pool")
             .field("settings", &self.settings)
@@ -62,10 +72,10 @@ impl std::fmt::Debug for Pool {
     }
 }
 
-impl Pool {
+impl<S: Kept> Pool<S> {
     /// A pool that keeps connections as `settings` say, or none (`None`:
     /// `--no-reuse`).
-    pub fn new(settings: Option<Reuse>) -> Pool {
+    pub fn new(settings: Option<Reuse>) -> Pool<S> {
         Pool {
             settings,
             idle: Mutex::default(),
@@ -87,7 +97,7 @@ impl Pool {
         self.len() == 0
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Vec<Idle>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Vec<Idle<S>>>> {
         self.idle
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -96,7 +106,7 @@ impl Pool {
     /// The most recently kept live connection for `key`. Connections found
     /// closed (the server restarted, or ended them) or past their time are
     /// closed on the way.
-    pub async fn take(&self, key: &Key) -> Option<Server> {
+    pub async fn take(&self, key: &Key) -> Option<S> {
         let settings = self.settings?;
         loop {
             let idle = {
@@ -118,7 +128,7 @@ impl Pool {
 
     /// Keeps `server` for a client with `key`, unless the pool is full; a
     /// connection not kept is closed. Returns whether it was kept.
-    pub async fn put(&self, key: Key, server: Server) -> bool {
+    pub async fn put(&self, key: Key, server: S) -> bool {
         let Some(settings) = self.settings else {
             close(server).await;
             return false;
@@ -150,11 +160,11 @@ impl Pool {
         let Some(settings) = self.settings else {
             return;
         };
-        let expired: Vec<Server> = {
+        let expired: Vec<S> = {
             let mut map = self.lock();
             let mut expired = Vec::new();
             for list in map.values_mut() {
-                let (old, keep): (Vec<Idle>, Vec<Idle>) = std::mem::take(list)
+                let (old, keep): (Vec<Idle<S>>, Vec<Idle<S>>) = std::mem::take(list)
                     .into_iter()
                     .partition(|idle| idle.since.elapsed() >= settings.idle_timeout);
                 *list = keep;
@@ -170,7 +180,7 @@ impl Pool {
 
     /// Closes every idle connection.
     pub async fn clear(&self) {
-        let all: Vec<Server> = self
+        let all: Vec<S> = self
             .lock()
             .drain()
             .flat_map(|(_, list)| list.into_iter().map(|idle| idle.server))
@@ -185,13 +195,13 @@ impl Pool {
 /// end. A server that restarted, or ended the connection, has. The read is
 /// polled once, with no timer: a timer's millisecond would be the slowest
 /// step of a kept connection's hand-over.
-async fn alive(server: &mut Server) -> bool {
+async fn alive(server: &mut impl Kept) -> bool {
     use std::task::Poll;
     use tokio::io::{AsyncRead, ReadBuf};
     let mut byte = [0u8; 1];
     std::future::poll_fn(|cx| {
         let mut buf = ReadBuf::new(&mut byte);
-        match std::pin::Pin::new(&mut server.stream).poll_read(cx, &mut buf) {
+        match std::pin::Pin::new(server.stream()).poll_read(cx, &mut buf) {
             Poll::Pending => Poll::Ready(true),
             Poll::Ready(_) => Poll::Ready(false),
         }
@@ -199,12 +209,15 @@ async fn alive(server: &mut Server) -> bool {
     .await
 }
 
-/// Ends a server connection politely: Terminate, then TLS close.
-pub async fn close(mut server: Server) {
+/// Ends a server connection politely: the engine's goodbye, then TLS
+/// close.
+pub async fn close(mut server: impl Kept) {
     let _ = tokio::time::timeout(Duration::from_secs(1), async {
-        let _ = server.stream.write_all(&[b'X', 0, 0, 0, 4]).await;
-        let _ = server.stream.flush().await;
-        let _ = server.stream.shutdown().await;
+        let goodbye = server.goodbye();
+        let stream = server.stream();
+        let _ = stream.write_all(goodbye).await;
+        let _ = stream.flush().await;
+        let _ = stream.shutdown().await;
     })
     .await;
 }

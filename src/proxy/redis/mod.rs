@@ -1,0 +1,3 @@
+//! The Redis side of the proxy (ElastiCache and MemoryDB).
+
+pub mod session;
