@@ -41,6 +41,13 @@ fn seconds() -> Histogram {
     Histogram::new(exponential_buckets(0.000_25, 2.0, 15))
 }
 
+/// Byte counters for each direction of one connection.
+#[derive(Debug, Clone, Default)]
+pub struct Traffic {
+    pub client_to_server: Counter,
+    pub server_to_client: Counter,
+}
+
 /// Every metric, registered.
 #[derive(Debug)]
 pub struct Metrics {
@@ -128,6 +135,42 @@ impl Metrics {
     }
 
     /// All metrics in the Prometheus (OpenMetrics) text format.
+    /// Counts a client's login: its outcome (`ok`, `refused`, `failed`) and
+    /// why (`new`, `reused`, or the failure's reason).
+    pub fn login(&self, label: &DatabaseLabel, outcome: &str, reason: &str) {
+        self.logins
+            .get_or_create(&LoginLabel {
+                database: label.database.clone(),
+                engine: label.engine.clone(),
+                outcome: outcome.to_owned(),
+                reason: reason.to_owned(),
+            })
+            .inc();
+    }
+
+    /// The byte counters of a database's connections.
+    pub fn traffic(&self, label: &DatabaseLabel) -> Traffic {
+        // One family look-up a statement: a look-up holds the family's
+        // lock until the statement ends, and a second one that adds a
+        // label waits on it.
+        let client_to_server = self.bytes_counter(label, "client_to_server");
+        let server_to_client = self.bytes_counter(label, "server_to_client");
+        Traffic {
+            client_to_server,
+            server_to_client,
+        }
+    }
+
+    fn bytes_counter(&self, label: &DatabaseLabel, direction: &str) -> Counter {
+        let label = BytesLabel {
+            database: label.database.clone(),
+            engine: label.engine.clone(),
+            direction: direction.to_owned(),
+        };
+        let counter = self.bytes.get_or_create(&label).clone();
+        counter
+    }
+
     pub fn encode(&self) -> String {
         let mut out = String::new();
         prometheus_client::encoding::text::encode(&mut out, &self.registry)

@@ -13,6 +13,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use super::frames::{Frame, Scanner};
 use super::startup::set_parameter;
 use super::upstream::{read_message, Server};
+use crate::proxy::metrics::Traffic;
 
 /// How many bytes each direction reads at a time.
 const CHUNK: usize = 16 * 1024;
@@ -34,13 +35,6 @@ pub enum Ended {
     ServerLeft,
     /// The server sent bytes that are not PostgreSQL messages.
     ServerBroken,
-}
-
-/// Byte counters for each direction.
-#[derive(Debug, Clone, Default)]
-pub struct Traffic {
-    pub client_to_server: Counter,
-    pub server_to_client: Counter,
 }
 
 /// What the client side learns.

@@ -8,15 +8,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use prometheus_client::metrics::counter::Counter;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::message::{self, sqlstate};
-use super::relay::{self, Ended, Traffic};
+use super::relay::{self, Ended};
 use super::startup::{self, ClientStart, Startup, MAX_STARTUP_PACKET};
 use super::upstream::{self, LoginError, Server};
 use crate::proxy::log::Level;
-use crate::proxy::metrics::{BytesLabel, LoginLabel};
 use crate::proxy::pool::{self, close, Pool};
 use crate::proxy::{Client, ClientStream, Database, Proxy, Refused};
 use crate::text::distinct_error_chain;
@@ -86,7 +84,7 @@ async fn serve_inner(
                     ("deadline_s", &STARTUP_DEADLINE.as_secs().to_string()),
                 ],
             );
-            count_login(proxy, db, "refused", "startup_timeout");
+            proxy.metrics.login(&db.label, "refused", "startup_timeout");
             return;
         }
         Ok(Err(Unstarted::Silent)) => {
@@ -102,7 +100,7 @@ async fn serve_inner(
                 "client start-up refused",
                 &[("peer", peer), ("database", &db.name), ("reason", &err)],
             );
-            count_login(proxy, db, "refused", "protocol");
+            proxy.metrics.login(&db.label, "refused", "protocol");
             if let Some(mut stream) = stream {
                 let _ = answer(
                     &mut stream,
@@ -157,7 +155,7 @@ async fn serve_inner(
         Err(fatal) => {
             let fields = fields(&fatal.message);
             log_fields(proxy, Level::Warn, "login failed", &fields);
-            count_login(proxy, db, fatal.outcome, fatal.reason);
+            proxy.metrics.login(&db.label, fatal.outcome, fatal.reason);
             let _ = answer(&mut stream, &fatal).await;
             return;
         }
@@ -176,11 +174,13 @@ async fn serve_inner(
     message::ready_for_query(&mut replay, b'I');
     if stream.write_all(&replay).await.is_err() || stream.flush().await.is_err() {
         proxy.cancels.forget(&client_key);
-        count_login(proxy, db, "failed", "client_left");
+        proxy.metrics.login(&db.label, "failed", "client_left");
         give_back(db, pool, &startup, server, true).await;
         return;
     }
-    count_login(proxy, db, "ok", if reused { "reused" } else { "new" });
+    proxy
+        .metrics
+        .login(&db.label, "ok", if reused { "reused" } else { "new" });
     let mut login_fields = fields("");
     login_fields.pop();
     login_fields.push((
@@ -189,14 +189,7 @@ async fn serve_inner(
     ));
     log_fields(proxy, Level::Info, "login", &login_fields);
 
-    // One family look-up a statement: a look-up holds the family's lock
-    // until the statement ends, and a second one that adds a label waits on it.
-    let client_to_server = counter(proxy, db, "client_to_server");
-    let server_to_client = counter(proxy, db, "server_to_client");
-    let traffic = Traffic {
-        client_to_server,
-        server_to_client,
-    };
+    let traffic = proxy.metrics.traffic(&db.label);
     let ended = relay::relay(&mut stream, &mut server, &traffic).await;
     proxy.cancels.forget(&client_key);
     drop(stream);
@@ -237,32 +230,9 @@ async fn serve_inner(
     }
 }
 
-fn counter(proxy: &Proxy, db: &Database, direction: &str) -> Counter {
-    let label = BytesLabel {
-        database: db.label.database.clone(),
-        engine: db.label.engine.clone(),
-        direction: direction.to_owned(),
-    };
-    let counter = proxy.metrics.bytes.get_or_create(&label).clone();
-    counter
-}
-
 fn log_fields(proxy: &Proxy, level: Level, message: &str, fields: &[(&str, String)]) {
     let borrowed: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
     proxy.log.event(level, message, &borrowed);
-}
-
-fn count_login(proxy: &Proxy, db: &Database, outcome: &str, reason: &str) {
-    proxy
-        .metrics
-        .logins
-        .get_or_create(&LoginLabel {
-            database: db.label.database.clone(),
-            engine: db.label.engine.clone(),
-            outcome: outcome.to_owned(),
-            reason: reason.to_owned(),
-        })
-        .inc();
 }
 
 /// Resets and keeps `server` when it is idle and reuse is on; closes it
