@@ -364,20 +364,15 @@ async fn serve_inner(client: Client, db: &Arc<Database>, upstream: &Upstream, pr
     }
 }
 
-/// A TCP and verified TLS connection to `db`, the login not yet sent.
+/// A TCP connection to `db` with the server's handshake read.
 async fn connect(db: &Database, proxy: &Proxy) -> Result<Connected, Fatal> {
     match tokio::time::timeout(upstream::LOGIN_TIMEOUT, upstream::connect(&db.target)).await {
-        Ok(Ok((connected, timings))) => {
+        Ok(Ok((connected, took))) => {
             proxy
                 .metrics
                 .connect_seconds
                 .get_or_create(&db.label)
-                .observe(timings.connect.as_secs_f64());
-            proxy
-                .metrics
-                .tls_seconds
-                .get_or_create(&db.label)
-                .observe(timings.tls.as_secs_f64());
+                .observe(took.as_secs_f64());
             Ok(connected)
         }
         Ok(Err(err)) => Err(login_failure(err)),
@@ -436,11 +431,16 @@ async fn log_in(
     };
     match tokio::time::timeout(
         upstream::LOGIN_TIMEOUT,
-        upstream::login(connected, login.clone(), issued.token.as_str()),
+        upstream::login(connected, &db.target, login.clone(), issued.token.as_str()),
     )
     .await
     {
-        Ok(Ok(server)) => {
+        Ok(Ok((server, tls))) => {
+            proxy
+                .metrics
+                .tls_seconds
+                .get_or_create(&db.label)
+                .observe(tls.as_secs_f64());
             proxy.metrics.server_logins.get_or_create(&db.label).inc();
             Ok((server, false))
         }
@@ -545,7 +545,18 @@ pub async fn test_login(db: &Database) -> Result<String, String> {
             Err(_) => return Err(login_failure(LoginError::Timeout("the connection")).describe()),
         };
     let Some(user) = &db.username else {
-        drop(connected);
+        match tokio::time::timeout(
+            upstream::LOGIN_TIMEOUT,
+            upstream::check_tls(connected, &db.target),
+        )
+        .await
+        {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => return Err(login_failure(err).describe()),
+            Err(_) => {
+                return Err(login_failure(LoginError::Timeout("the TLS handshake")).describe())
+            }
+        }
         db.credentials_ready()
             .await
             .map_err(|err| distinct_error_chain(&err))?;
@@ -570,11 +581,11 @@ pub async fn test_login(db: &Database) -> Result<String, String> {
     };
     match tokio::time::timeout(
         upstream::LOGIN_TIMEOUT,
-        upstream::login(connected, login, issued.token.as_str()),
+        upstream::login(connected, &db.target, login, issued.token.as_str()),
     )
     .await
     {
-        Ok(Ok(mut server)) => {
+        Ok(Ok((mut server, _))) => {
             upstream::quit(&mut server).await;
             Ok(format!("logged in as {user}"))
         }

@@ -17,7 +17,7 @@ use tokio::io::AsyncWriteExt;
 
 use super::packet::{self, Framed, PacketError, COM_CHANGE_USER};
 use crate::proxy::pool::Kept;
-use crate::proxy::target::{HandshakeError, Target, Timings};
+use crate::proxy::target::{HandshakeError, Target};
 use crate::proxy::ServerStream;
 use crate::tls::verify::Refusal;
 
@@ -77,9 +77,11 @@ impl Login {
     }
 }
 
-/// A server connection, TLS verified, the login not yet sent.
+/// A server connection whose handshake was read: TLS and the login are
+/// still to come, with the capabilities of the client it is for (the SSL
+/// request carries them, and the server keeps those).
 pub struct Connected {
-    pub stream: ServerStream,
+    tcp: tokio::net::TcpStream,
     pub info: ServerInfo,
     framed: Framed,
 }
@@ -178,13 +180,12 @@ fn io(during: &'static str) -> impl FnOnce(PacketError) -> LoginError {
     move |source| LoginError::Io { during, source }
 }
 
-/// Connects to `target`, reads the server's handshake, asks for TLS and
-/// verifies the certificate against the target's CAs and for its name.
+/// Connects to `target` and reads the server's handshake.
 ///
 /// # Errors
-/// [`LoginError`]: no connection, a server that is not MySQL's, no TLS, or
-/// a certificate that does not verify.
-pub async fn connect(target: &Target) -> Result<(Connected, Timings), LoginError> {
+/// [`LoginError`]: no connection, a server that is not MySQL's, or one
+/// that does not offer TLS.
+pub async fn connect(target: &Target) -> Result<(Connected, std::time::Duration), LoginError> {
     let address = target.address();
     let (mut tcp, connect) = target.tcp().await.map_err(|source| LoginError::Connect {
         address: address.clone(),
@@ -227,11 +228,24 @@ pub async fn connect(target: &Target) -> Result<(Connected, Timings), LoginError
     if !info.capabilities.contains(CapabilityFlags::CLIENT_SSL) {
         return Err(LoginError::NoTls(address));
     }
-    let request = SslRequest::new(
-        required() | CapabilityFlags::CLIENT_SSL,
-        MAX_PACKET,
-        info.collation,
-    );
+    Ok((Connected { tcp, info, framed }, connect))
+}
+
+/// Asks for TLS with the capabilities of the login to come, and verifies
+/// the certificate against the target's CAs and for its name.
+async fn start_tls(
+    connected: Connected,
+    target: &Target,
+    caps: CapabilityFlags,
+    login: &Login,
+) -> Result<(ServerStream, Framed, std::time::Duration), LoginError> {
+    let Connected {
+        mut tcp,
+        info,
+        mut framed,
+    } = connected;
+    let request = SslRequest::new(caps, MAX_PACKET, login.collation)
+        .with_mariadb_capabilities(login.mariadb & info.mariadb);
     let mut out = Vec::with_capacity(32);
     request.serialize(&mut out);
     framed
@@ -246,14 +260,32 @@ pub async fn connect(target: &Target) -> Result<(Connected, Timings), LoginError
             source: source.into(),
         },
     })?;
-    Ok((
-        Connected {
-            stream,
-            info,
-            framed,
-        },
-        Timings { connect, tls },
-    ))
+    Ok((stream, framed, tls))
+}
+
+/// Sets up verified TLS over `connected` and closes it: the connection
+/// test's check when it has no user to log in as.
+///
+/// # Errors
+/// [`LoginError`]: no TLS, or a certificate that does not verify.
+pub async fn check_tls(connected: Connected, target: &Target) -> Result<(), LoginError> {
+    let login = Login {
+        user: String::new(),
+        schema: None,
+        collation: connected.info.collation,
+        capabilities: required(),
+        mariadb: MariadbCapabilities::empty(),
+        attributes: Vec::new(),
+    };
+    let (mut stream, _, _) = start_tls(
+        connected,
+        target,
+        required() | CapabilityFlags::CLIENT_SSL,
+        &login,
+    )
+    .await?;
+    let _ = stream.shutdown().await;
+    Ok(())
 }
 
 /// The capabilities every login upstream has.
@@ -291,18 +323,22 @@ fn clear_text(token: &str) -> Vec<u8> {
     data
 }
 
-/// Logs in over `connected` as `login.user` with `token`.
+/// Logs in over `connected` as `login.user` with `token`, over TLS
+/// verified for `target`; how long the TLS handshake took.
 ///
 /// # Errors
-/// [`LoginError`]: the server refused, asked for a method other than a
-/// clear-text password, or broke the protocol.
-pub async fn login(connected: Connected, login: Login, token: &str) -> Result<Server, LoginError> {
-    let Connected {
-        mut stream,
-        info,
-        mut framed,
-    } = connected;
-    let caps = upstream_capabilities(&login, &info);
+/// [`LoginError`]: no TLS, a certificate that does not verify, the server
+/// refused, asked for a method other than a clear-text password, or broke
+/// the protocol.
+pub async fn login(
+    connected: Connected,
+    target: &Target,
+    login: Login,
+    token: &str,
+) -> Result<(Server, std::time::Duration), LoginError> {
+    let caps = upstream_capabilities(&login, &connected.info);
+    let mariadb = login.mariadb & connected.info.mariadb;
+    let (mut stream, mut framed, tls) = start_tls(connected, target, caps, &login).await?;
     // The token goes in the handshake response when its length can be
     // written there (lenenc); else an empty answer for another plugin makes
     // the server ask for the clear-text one.
@@ -325,7 +361,7 @@ pub async fn login(connected: Connected, login: Login, token: &str) -> Result<Se
         attributes,
         MAX_PACKET,
     )
-    .with_mariadb_ext_capabilities(login.mariadb & info.mariadb);
+    .with_mariadb_ext_capabilities(mariadb);
     let mut out = Vec::with_capacity(token.len() + 256);
     response.serialize(&mut out);
     // The client's character set, which HandshakeResponse::new does not take.
@@ -335,7 +371,7 @@ pub async fn login(connected: Connected, login: Login, token: &str) -> Result<Se
         .await
         .map_err(|err| io("sending the handshake response")(err.into()))?;
     authenticate(&mut stream, &mut framed, token).await?;
-    Ok(Server { stream, login })
+    Ok((Server { stream, login }, tls))
 }
 
 /// Answers the server after a handshake response or COM_CHANGE_USER: the

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use super::daemon::Process;
-use super::servers::{Servers, TUNNEL_HOST};
+use super::servers::{Db, Servers, TUNNEL_HOST};
 use super::TestEnv;
 
 /// A running proxy.
@@ -64,6 +64,17 @@ impl AuthProxy {
     #[track_caller]
     pub fn for_postgres(servers: &Servers, env: &TestEnv, extra: &[&str]) -> AuthProxy {
         AuthProxy::for_host(servers, env, TUNNEL_HOST, &servers.ca_cert(), extra)
+    }
+
+    /// The proxy for the shared MariaDB server, as an RDS endpoint reached
+    /// through a tunnel: `--hostname TUNNEL_HOST --via` the server,
+    /// `--ssl-ca` the test CA, and `extra`.
+    #[track_caller]
+    pub fn for_mariadb(servers: &Servers, env: &TestEnv, extra: &[&str]) -> AuthProxy {
+        let flags = flags_for(servers, Db::Mariadb, TUNNEL_HOST, &servers.ca_cert());
+        let mut args: Vec<&str> = flags.iter().map(String::as_str).collect();
+        args.extend_from_slice(extra);
+        AuthProxy::start(env, &args)
     }
 
     /// The proxy for the shared PostgreSQL server as `hostname` (a name its
@@ -150,14 +161,24 @@ impl AuthProxy {
 /// The flags that point the proxy at the shared PostgreSQL server as
 /// `hostname`, through `--via` its address, trusting `ca`.
 pub fn upstream_flags(servers: &Servers, hostname: &str, ca: &std::path::Path) -> Vec<String> {
-    let port = servers.port(super::servers::Db::Postgres).to_string();
+    flags_for(servers, Db::Postgres, hostname, ca)
+}
+
+/// The flags that point the proxy at the shared server `db` as
+/// `hostname`, through `--via` its address, trusting `ca`.
+pub fn flags_for(servers: &Servers, db: Db, hostname: &str, ca: &std::path::Path) -> Vec<String> {
+    let port = servers.port(db).to_string();
+    let engine = match db {
+        Db::Postgres => "postgres",
+        Db::Mariadb => "mysql",
+    };
     vec![
         "--hostname".into(),
         hostname.into(),
         "--port".into(),
         port.clone(),
         "--engine".into(),
-        "postgres".into(),
+        engine.into(),
         "--via".into(),
         format!("127.0.0.1:{port}"),
         "--ssl-ca".into(),

@@ -1110,6 +1110,7 @@ impl Servers {
             .arg("--plugin-load-add=auth_pam_v1")
             .arg("--pam-use-cleartext-plugin=ON")
             .args(["--skip-name-resolve", "--skip-log-bin"])
+            .arg(format!("--max-connections={}", self.max_connections))
             .arg("--innodb-buffer-pool-size=16M");
         Server::spawn(
             "mariadbd",
