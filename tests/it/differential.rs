@@ -468,7 +468,7 @@ fn session_token(rng: &mut Rng) -> Option<String> {
 fn generate(rng: &mut Rng, index: usize) -> (Input, HostKind) {
     let region = REGIONS[index % REGIONS.len()];
     let kind = HOST_KINDS[index % HOST_KINDS.len()];
-    let port = if index % 3 == 0 {
+    let port = if index.is_multiple_of(3) {
         PORTS[(index / 3) % PORTS.len()]
     } else {
         rng.between(1, 65535) as u16

@@ -98,7 +98,7 @@ fn generate(rng: &mut Rng, index: usize) -> Case {
         40,
         40,
     );
-    let session_token = (index % 3 != 0).then(|| {
+    let session_token = (!index.is_multiple_of(3)).then(|| {
         rng.string(
             "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+/=",
             20,

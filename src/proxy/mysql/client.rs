@@ -38,7 +38,11 @@ pub enum Unstarted {
     Silent,
     /// What is wrong, the stream (when it can still be answered) with its
     /// packet sequence, and the error code for it.
-    Refused(Option<(ClientStream, Framed)>, (u16, &'static str), String),
+    Refused(
+        Option<Box<(ClientStream, Framed)>>,
+        (u16, &'static str),
+        String,
+    ),
 }
 
 /// The capabilities the proxy offers: the server's, less compression and
@@ -115,7 +119,7 @@ pub async fn handshake(
             .is_ok_and(|r| r.capabilities().contains(CapabilityFlags::CLIENT_SSL));
         if !asks_tls {
             return Err(Unstarted::Refused(
-                Some((stream, framed)),
+                Some(Box::new((stream, framed))),
                 code::BAD_HANDSHAKE,
                 "a handshake response of 32 bytes that is not an SSL request".into(),
             ));
@@ -151,7 +155,7 @@ pub async fn handshake(
             plugin,
         }),
         Err(why) => Err(Unstarted::Refused(
-            Some((stream, framed)),
+            Some(Box::new((stream, framed))),
             code::BAD_HANDSHAKE,
             why,
         )),
@@ -164,7 +168,7 @@ fn refused(stream: ClientStream, framed: Framed, err: &PacketError) -> Unstarted
         PacketError::Closed | PacketError::Truncated | PacketError::Io(_)
     );
     Unstarted::Refused(
-        answerable.then_some((stream, framed)),
+        answerable.then(|| Box::new((stream, framed))),
         code::BAD_HANDSHAKE,
         format!("the client's handshake response could not be read: {err}"),
     )

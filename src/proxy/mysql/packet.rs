@@ -34,8 +34,10 @@ pub mod code {
     pub const TOO_MANY_CONNECTIONS: (u16, &str) = (1040, "08004");
     /// `ER_HANDSHAKE_ERROR`: a handshake the proxy cannot read.
     pub const BAD_HANDSHAKE: (u16, &str) = (1043, "08S01");
-    /// `CR_CONN_HOST_ERROR`: the proxy cannot reach or verify the server.
-    pub const CANNOT_CONNECT: (u16, &str) = (2003, "HY000");
+    /// `ER_CONNECT_TO_FOREIGN_DATA_SOURCE`: the proxy cannot reach or
+    /// verify the server. (Client codes, 2000 to 2999, are not for servers
+    /// to send: libmariadb calls such a packet malformed.)
+    pub const CANNOT_CONNECT: (u16, &str) = (1429, "HY000");
     /// `ER_NOT_SUPPORTED_AUTH_MODE`: the server wants another method.
     pub const NOT_SUPPORTED_AUTH: (u16, &str) = (1251, "08004");
 }
@@ -154,8 +156,18 @@ pub fn frame(seq: u8, payload: &[u8]) -> Vec<u8> {
     out
 }
 
-/// An ERR packet's payload: `code`, its SQL state and `message`.
+/// The longest message of an ERR packet: clients keep 512 bytes with the
+/// NUL (MYSQL_ERRMSG_SIZE), and libmariadb calls a longer one malformed.
+pub const MAX_MESSAGE: usize = 511;
+
+/// An ERR packet's payload: `code`, its SQL state and `message`, cut to
+/// [`MAX_MESSAGE`] bytes at a character boundary.
 pub fn err(code: (u16, &str), message: &str) -> Vec<u8> {
+    let mut end = message.len().min(MAX_MESSAGE);
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    let message = &message[..end];
     let mut state = [b'H', b'Y', b'0', b'0', b'0'];
     if code.1.len() == 5 {
         state.copy_from_slice(code.1.as_bytes());
@@ -209,6 +221,9 @@ mod tests {
             Some((1045, "28000".into(), "no token for app".into()))
         );
         assert_eq!(ok(2), [0, 0, 0, 2, 0, 0, 0]);
+        let long = "é".repeat(400);
+        let (_, _, message) = parse_err(&err(code::CANNOT_CONNECT, &long)).unwrap();
+        assert_eq!(message.len(), 510);
     }
 
     #[tokio::test]

@@ -29,7 +29,7 @@ pub const STARTUP_DEADLINE: Duration = Duration::from_secs(10);
 
 /// A failure answered to the client as an ERR packet.
 struct Fatal {
-    code: (u16, &'static str),
+    code: &'static (u16, &'static str),
     message: String,
     hint: Option<String>,
     /// The server's own ERR packet's payload, to pass on as it is.
@@ -39,7 +39,7 @@ struct Fatal {
 }
 
 impl Fatal {
-    fn new(code: (u16, &'static str), message: String, reason: &'static str) -> Fatal {
+    fn new(code: &'static (u16, &'static str), message: String, reason: &'static str) -> Fatal {
         Fatal {
             code,
             message,
@@ -54,8 +54,8 @@ impl Fatal {
     fn payload(&self) -> Vec<u8> {
         match (&self.raw, &self.hint) {
             (Some(raw), None) => raw.clone(),
-            (_, Some(hint)) => packet::err(self.code, &format!("{}; {hint}", self.message)),
-            (None, None) => packet::err(self.code, &self.message),
+            (_, Some(hint)) => packet::err(*self.code, &format!("{}; {hint}", self.message)),
+            (None, None) => packet::err(*self.code, &self.message),
         }
     }
 
@@ -75,15 +75,15 @@ fn login_failure(err: LoginError) -> Fatal {
             code, message, raw, ..
         } => {
             let ours = if *code == 1045 {
-                code::ACCESS_DENIED
+                &code::ACCESS_DENIED
             } else {
-                code::CANNOT_CONNECT
+                &code::CANNOT_CONNECT
             };
             (ours, Some(raw.clone()), message.clone())
         }
-        LoginError::Tls(refused) => (code::CANNOT_CONNECT, None, refused.message.clone()),
-        LoginError::NotIam(_) => (code::NOT_SUPPORTED_AUTH, None, err.to_string()),
-        other => (code::CANNOT_CONNECT, None, other.to_string()),
+        LoginError::Tls(refused) => (&code::CANNOT_CONNECT, None, refused.message.clone()),
+        LoginError::NotIam(_) => (&code::NOT_SUPPORTED_AUTH, None, err.to_string()),
+        other => (&code::CANNOT_CONNECT, None, other.to_string()),
     };
     Fatal {
         code,
@@ -218,7 +218,8 @@ async fn serve_inner(client: Client, db: &Arc<Database>, upstream: &Upstream, pr
                 &[("peer", peer), ("database", &db.name), ("reason", &why)],
             );
             proxy.metrics.login(&db.label, "refused", "protocol");
-            if let Some((mut stream, mut framed)) = stream {
+            if let Some(answerable) = stream {
+                let (mut stream, mut framed) = *answerable;
                 let _ = framed.write(&mut stream, &packet::err(code, &why)).await;
                 let _ = stream.shutdown().await;
             }
@@ -327,7 +328,7 @@ async fn serve_inner(client: Client, db: &Arc<Database>, upstream: &Upstream, pr
             }
             (true, Event::ChangeUserTooLarge) => {
                 let fatal = Fatal::new(
-                    code::BAD_HANDSHAKE,
+                    &code::BAD_HANDSHAKE,
                     format!(
                         "a COM_CHANGE_USER over {} bytes",
                         super::relay::MAX_CHANGE_USER
@@ -345,8 +346,7 @@ async fn serve_inner(client: Client, db: &Arc<Database>, upstream: &Upstream, pr
                 return;
             }
             (true, Event::Closed { .. } | Event::WriteFailed) => {
-                log.event(
-                    Level::Debug,
+                log.info(
                     "client left without COM_QUIT; its server connection is closed",
                     &[("peer", peer), ("user", &user)],
                 );
@@ -384,7 +384,7 @@ async fn connect(db: &Database, proxy: &Proxy) -> Result<Connected, Fatal> {
 async fn token(db: &Database, proxy: &Proxy, user: &str) -> Result<crate::issuer::Issued, Fatal> {
     let issued = db.token(user).await.map_err(|err| {
         let mut fatal = Fatal::new(
-            code::ACCESS_DENIED,
+            &code::ACCESS_DENIED,
             format!("no IAM token for {user}: {}", distinct_error_chain(&err)),
             "token",
         );
@@ -398,8 +398,7 @@ async fn token(db: &Database, proxy: &Proxy, user: &str) -> Result<crate::issuer
 /// Refuses a user other than the pinned one.
 fn check_pinned(db: &Database, user: &str) -> Result<(), Fatal> {
     match &db.username {
-        Some(pinned) if pinned != user => Err(Fatal::new(
-            code::ACCESS_DENIED,
+        Some(pinned) if pinned != user => Err(Fatal::new(&code::ACCESS_DENIED,
             format!("this proxy logs in to {} as {pinned} only (--username), not as {user}; connect as user {pinned}", db.name),
             "user_pinned",
         )),
@@ -497,7 +496,7 @@ async fn change_user(
     proxy: &Proxy,
 ) -> Result<Vec<u8>, (Fatal, bool)> {
     let login = read_change_user(request, &server.login)
-        .map_err(|why| (Fatal::new(code::BAD_HANDSHAKE, why, "protocol"), true))?;
+        .map_err(|why| (Fatal::new(&code::BAD_HANDSHAKE, why, "protocol"), true))?;
     check_pinned(db, &login.user).map_err(|fatal| (fatal, true))?;
     let issued = token(db, proxy, &login.user)
         .await

@@ -90,6 +90,8 @@ pub struct Connected {
 pub struct Server {
     pub stream: ServerStream,
     pub login: Login,
+    /// The capabilities it was logged in with.
+    pub capabilities: CapabilityFlags,
 }
 
 impl fmt::Debug for Server {
@@ -371,7 +373,14 @@ pub async fn login(
         .await
         .map_err(|err| io("sending the handshake response")(err.into()))?;
     authenticate(&mut stream, &mut framed, token).await?;
-    Ok((Server { stream, login }, tls))
+    Ok((
+        Server {
+            stream,
+            login,
+            capabilities: caps,
+        },
+        tls,
+    ))
 }
 
 /// Answers the server after a handshake response or COM_CHANGE_USER: the
@@ -463,6 +472,13 @@ pub async fn change_user(
     command.push(0);
     command.extend_from_slice(&u16::from(login.collation).to_le_bytes());
     command.extend_from_slice(b"mysql_native_password\0");
+    if server
+        .capabilities
+        .contains(CapabilityFlags::CLIENT_CONNECT_ATTRS)
+    {
+        // No attributes: the server reads their length.
+        command.push(0);
+    }
     let mut framed = Framed::default();
     framed
         .write(&mut server.stream, &command)

@@ -1122,6 +1122,15 @@ impl Servers {
         )
     }
 
+    /// Runs `sql` on MariaDB as the setup superuser, over its Unix socket:
+    /// its output.
+    #[track_caller]
+    pub fn mariadb_superuser(&self, sql: &str) -> String {
+        Tools::find()
+            .and_then(|tools| self.setup_mariadb(&tools, sql))
+            .unwrap_or_else(|err| panic!("{}", failure(&err)))
+    }
+
     fn setup_mariadb(&self, tools: &Tools, sql: &str) -> Result<String, String> {
         run_checked(
             Command::new(&tools.mariadb_client)
