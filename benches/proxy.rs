@@ -1,9 +1,10 @@
 //! The proxy against what users would pick instead, in one run on this
-//! machine: pgbench select-only (8 clients) and connection rate (`-C`, a
+//! machine. PostgreSQL: pgbench select-only (8 clients) and connection rate (`-C`, a
 //! new connection per transaction) through the proxy, straight to the
 //! server over verified TLS with a token, and through pgbouncer in session
 //! mode (its userlist written by `refresh`, verify-full upstream); the time
 //! to a first connection; and the proxy's memory with 500 connections open.
+//! MySQL (`proxy_mysql.rs`): the same against MariaDB with mysqlslap.
 //!
 //!     cargo bench --bench proxy          # the measurement (about 3 minutes)
 //!     cargo test --bench proxy           # a smoke run, as CI does it
@@ -17,6 +18,8 @@
 #[allow(dead_code, unused_imports, clippy::all)]
 #[path = "../tests/it/support/mod.rs"]
 mod support;
+
+mod proxy_mysql;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -173,6 +176,8 @@ fn main() {
         "proxy memory: {before} KiB before, {peak} KiB with {open} connections open (goal <= 48 MiB = 49152 KiB at 500)"
     );
     drop(bouncer);
+
+    proxy_mysql::run(&setup, &proxy_env, full);
 }
 
 /// The proxy in front of `servers`' PostgreSQL, by its address (the
