@@ -32,19 +32,13 @@ Examples:
   # A GUI or app connects to 127.0.0.1:5432 as app_user, with no password
   rds-auth-token proxy --hostname mydb.123456789012.us-east-1.rds.amazonaws.com --port 5432
 
-  # MySQL or MariaDB: clients need neither the clear-text plugin nor TLS
-  rds-auth-token proxy --hostname mydb.123456789012.us-east-1.rds.amazonaws.com --port 3306
+  # MySQL through an SSM or SSH tunnel on 127.0.0.1:13306, one user, with probes
+  rds-auth-token proxy --hostname mydb.123456789012.us-east-1.rds.amazonaws.com --port 3306 \\
+      --via 127.0.0.1:13306 --username app_user --listen 127.0.0.1:3306 --health-port 9801
 
   # ElastiCache: redis-cli -p 6379 with no password; AUTH goes upstream as iam-user-01
   rds-auth-token proxy --cache-name my-cache --user-id iam-user-01 --region us-east-1 \\
-      --endpoint master.my-cache.abc123.use1.cache.amazonaws.com:6379
-
-  # Through an SSM or SSH tunnel on 127.0.0.1:15432, one user only, with probes
-  rds-auth-token proxy --hostname mydb.123456789012.us-east-1.rds.amazonaws.com --port 5432 \\
-      --via 127.0.0.1:15432 --username app_user --listen 127.0.0.1:6432 --health-port 9801
-
-  # Several databases from a file; a Unix socket for psql -h DIR
-  rds-auth-token proxy --config proxy.toml")]
+      --endpoint master.my-cache.abc123.use1.cache.amazonaws.com:6379")]
 pub struct ProxyArgs {
     /// The database endpoint host name, exactly as RDS shows it (or an
     /// Aurora DSQL cluster endpoint, `ID.dsql.REGION.on.aws`).

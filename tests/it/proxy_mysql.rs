@@ -279,26 +279,31 @@ fn mysqlslap_runs_concurrent_clients_through_kept_connections() {
         .into_iter()
         .find(|p| std::path::Path::new(p).exists())
         .expect("mariadb-slap or mysqlslap: the mariadb-client package");
-    let run = TestEnv::new().run_program(
-        slap,
-        [
-            "--no-defaults",
-            "--protocol=TCP",
-            "-h",
-            "127.0.0.1",
-            "-P",
-            &port,
-            "-u",
-            IAM_USER,
-            "--skip-ssl",
-            "--create-schema=app",
-            "--no-drop",
-            "--concurrency=8",
-            "--iterations=5",
-            "--number-of-queries=400",
-            "--query=select count(*) from information_schema.tables",
-        ],
-    );
+    // Under the server's login lock, so that other tests' logins and these
+    // are told apart.
+    let login = servers.login(Db::Mariadb, || {
+        TestEnv::new().run_program(
+            slap,
+            [
+                "--no-defaults",
+                "--protocol=TCP",
+                "-h",
+                "127.0.0.1",
+                "-P",
+                &port,
+                "-u",
+                IAM_USER,
+                "--skip-ssl",
+                "--create-schema=app",
+                "--no-drop",
+                "--concurrency=8",
+                "--iterations=5",
+                "--number-of-queries=400",
+                "--query=select count(*) from information_schema.tables",
+            ],
+        )
+    });
+    let run = &login.run;
     run.success();
     assert!(
         run.stdout()
@@ -462,28 +467,40 @@ fn a_client_gone_mid_query_is_not_kept_and_a_killed_kept_connection_is_replaced(
     let proxy = AuthProxy::for_mariadb(servers, &proxy_env(), &[]);
     let client = mariadb_client().unwrap();
     let port = proxy.port.to_string();
-    let mut sleeper = TestEnv::new()
-        .program(client)
-        .args([
-            "--no-defaults",
-            "--protocol=TCP",
-            "-h",
-            "127.0.0.1",
-            "-P",
-            &port,
-            "-u",
-            IAM_USER,
-            "--skip-ssl",
-            "-e",
-            "select sleep(30)",
-        ])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    assert!(wait_for(Duration::from_secs(20), || {
-        proxy.metric("rds_auth_token_proxy_logins_total{") >= 1.0
-    }));
+    // The sleeper logs in under the server's login lock, as other logins do.
+    let mut sleeper = None;
+    servers
+        .login(Db::Mariadb, || {
+            let child = TestEnv::new()
+                .program(client)
+                .args([
+                    "--no-defaults",
+                    "--protocol=TCP",
+                    "-h",
+                    "127.0.0.1",
+                    "-P",
+                    &port,
+                    "-u",
+                    IAM_USER,
+                    "--skip-ssl",
+                    "-e",
+                    "select sleep(30)",
+                ])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+            sleeper = Some(child);
+            assert!(wait_for(Duration::from_secs(20), || {
+                proxy.metric("rds_auth_token_proxy_logins_total{") >= 1.0
+            }));
+            support::Run::of(
+                "mariadb -e 'select sleep(30)' (running)",
+                std::process::Command::new("true").output().unwrap(),
+            )
+        })
+        .accepted_once();
+    let mut sleeper = sleeper.unwrap();
     std::thread::sleep(Duration::from_millis(300));
     sleeper.kill().unwrap();
     let _ = sleeper.wait();
