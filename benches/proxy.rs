@@ -4,7 +4,7 @@
 //! server over verified TLS with a token, and through pgbouncer in session
 //! mode (its userlist written by `refresh`, verify-full upstream); the time
 //! to a first connection; and the proxy's memory with 500 connections open.
-//! MySQL (`proxy_mysql.rs`): the same against MariaDB with mysqlslap.
+//! MySQL (`proxy/mysql.rs`): the same against MariaDB with mysqlslap.
 //!
 //!     cargo bench --bench proxy          # the measurement (about 3 minutes)
 //!     cargo test --bench proxy           # a smoke run, as CI does it
@@ -19,7 +19,7 @@
 #[path = "../tests/it/support/mod.rs"]
 mod support;
 
-mod proxy_mysql;
+mod mysql;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -177,7 +177,7 @@ fn main() {
     );
     drop(bouncer);
 
-    proxy_mysql::run(&setup, &proxy_env, full);
+    mysql::run(&setup, &proxy_env, full);
 }
 
 /// The proxy in front of `servers`' PostgreSQL, by its address (the
