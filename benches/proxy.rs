@@ -19,6 +19,7 @@
 #[path = "../tests/it/support/mod.rs"]
 mod support;
 
+#[path = "proxy/mysql.rs"]
 mod mysql;
 
 use std::path::{Path, PathBuf};
