@@ -100,7 +100,8 @@ impl Pipe {
             if len > 0 && rest.len() < 5 {
                 return None;
             }
-            let first = rest.get(4).copied();
+            // An empty packet has no first byte: the next packet's is not its.
+            let first = if len > 0 { rest.get(4).copied() } else { None };
             if self.commands {
                 if seq == 0 {
                     self.infile = false;
@@ -243,6 +244,20 @@ mod tests {
         let half = &packet(1, b"\x00\x00\x00\x02\x00\x00\x00")[..6];
         let (events, _) = run(&mut pipe, half).await;
         assert_eq!(events.last(), Some(&Event::Closed { clean: false }));
+    }
+
+    #[tokio::test]
+    async fn an_empty_packet_is_not_a_command_whatever_follows_it() {
+        // Found by the mysql_packets fuzz target: the byte after an empty
+        // packet's header was taken for its command.
+        let mut input = packet(0, b"");
+        input.extend_from_slice(&packet(1, b"\x11bob\0\0\0"));
+        input.extend_from_slice(&packet(0, b""));
+        input.extend_from_slice(&[1, 0, 0, 0, COM_QUIT]);
+        let mut pipe = Pipe::new(true, BytesMut::new(), Counter::default());
+        let (events, out) = run(&mut pipe, &input).await;
+        assert_eq!(out, input[..input.len() - 5]);
+        assert_eq!(events.last(), Some(&Event::Quit));
     }
 
     #[tokio::test]

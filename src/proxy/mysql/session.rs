@@ -450,7 +450,10 @@ async fn log_in(
 
 /// The new login a client's COM_CHANGE_USER packet (header included)
 /// asks for, from the current one.
-fn read_change_user(request: &[u8], current: &Login) -> Result<Login, String> {
+///
+/// # Errors
+/// Why it cannot be read, in words for the client.
+pub fn read_change_user(request: &[u8], current: &Login) -> Result<Login, String> {
     let mut buf = ParseBuf(request.get(5..).unwrap_or_default());
     let malformed = || "a malformed COM_CHANGE_USER".to_owned();
     let user = buf.eat_null_str();

@@ -198,26 +198,55 @@ pub async fn connect(target: &Target) -> Result<(Connected, std::time::Duration)
         .read(&mut tcp)
         .await
         .map_err(io("reading the server's handshake"))?;
+    let info = parse_greeting(&greeting, &address)?;
+    Ok((Connected { tcp, info, framed }, connect))
+}
+
+/// What the server's first packet says of it: its handshake (protocol 10,
+/// offering TLS), or why the proxy cannot log in there.
+///
+/// # Errors
+/// [`LoginError::Refused`] for an ERR packet (too many connections, a
+/// blocked host), [`LoginError::NotMysql`] for anything but a handshake,
+/// [`LoginError::NoTls`] for a server without TLS.
+pub fn parse_greeting(greeting: &[u8], address: &str) -> Result<ServerInfo, LoginError> {
     if greeting.first() == Some(&0xff) {
         // Refused before the handshake: too many connections, a blocked host.
-        let (code, state, message) = packet::parse_err(&greeting).unwrap_or_default();
+        let (code, state, message) = packet::parse_err(greeting).unwrap_or_default();
         return Err(LoginError::Refused {
             code,
             state,
             message,
-            raw: greeting,
+            raw: greeting.to_vec(),
+        });
+    }
+    // mysql_common reads the scramble's length byte as a signed number,
+    // which overflows (a panic in debug builds) from 128 on: refuse those
+    // first. Found by the mysql_login fuzz target.
+    // The protocol version's byte, then the server version up to its NUL.
+    let version_end = greeting
+        .get(1..)
+        .and_then(|version| version.iter().position(|b| *b == 0))
+        .map_or(greeting.len(), |at| at + 1);
+    if greeting
+        .get(version_end + 21)
+        .is_some_and(|len| *len >= 0x80)
+    {
+        return Err(LoginError::NotMysql {
+            address: address.to_owned(),
+            why: "its handshake announces a scramble of 128 bytes or more".into(),
         });
     }
     let handshake: HandshakePacket<'_> =
-        ParseBuf(&greeting)
+        ParseBuf(greeting)
             .parse(())
             .map_err(|err| LoginError::NotMysql {
-                address: address.clone(),
+                address: address.to_owned(),
                 why: format!("its first packet is not a handshake ({err})"),
             })?;
     if handshake.protocol_version() != 10 {
         return Err(LoginError::NotMysql {
-            address,
+            address: address.to_owned(),
             why: format!("protocol version {}", handshake.protocol_version()),
         });
     }
@@ -228,9 +257,9 @@ pub async fn connect(target: &Target) -> Result<(Connected, std::time::Duration)
         collation: handshake.default_collation(),
     };
     if !info.capabilities.contains(CapabilityFlags::CLIENT_SSL) {
-        return Err(LoginError::NoTls(address));
+        return Err(LoginError::NoTls(address.to_owned()));
     }
-    Ok((Connected { tcp, info, framed }, connect))
+    Ok(info)
 }
 
 /// Asks for TLS with the capabilities of the login to come, and verifies
@@ -649,6 +678,31 @@ mod tests {
         ));
         assert!(!caps.contains(CapabilityFlags::CLIENT_COMPRESS));
         assert!(!caps.contains(CapabilityFlags::CLIENT_MULTI_STATEMENTS));
+    }
+
+    #[test]
+    fn refuses_a_greeting_whose_scramble_length_mysql_common_cannot_read() {
+        // Found by the mysql_login fuzz target: a length byte of 128 or
+        // more overflowed mysql_common's reader.
+        let mut greeting = vec![10];
+        greeting.extend_from_slice(b"8.0.36\0");
+        greeting.extend_from_slice(&[1, 0, 0, 0]);
+        greeting.extend_from_slice(b"abcdefgh\0");
+        greeting.extend_from_slice(&[0xff, 0xff, 45, 2, 0, 0xff, 0xff, 0xf0]);
+        greeting.extend_from_slice(&[0; 10]);
+        greeting.extend_from_slice(&[b'x'; 13]);
+        let err = parse_greeting(&greeting, "db:3306").unwrap_err();
+        assert!(matches!(err, LoginError::NotMysql { .. }), "{err}");
+        // A protocol byte of 0 is not the version's end.
+        let mut zero = greeting.clone();
+        zero[0] = 0;
+        assert!(parse_greeting(&zero, "db:3306").is_err());
+        // A protocol byte of 0 is not the version's end.
+        let mut zero = greeting.clone();
+        zero[0] = 0;
+        assert!(parse_greeting(&zero, "db:3306").is_err());
+        greeting[7 + 21] = 21;
+        assert!(parse_greeting(&greeting, "db:3306").is_ok());
     }
 
     #[test]
