@@ -607,3 +607,115 @@ fn serves_a_unix_socket_a_config_file_of_two_engines_and_a_connection_test() {
         run.stderr()
     );
 }
+
+#[test]
+fn offers_clients_tls_with_a_certificate_of_its_own_and_verified_by_them() {
+    let servers = servers::shared();
+    let ca = support::tls::TestCa::new();
+    let cert = ca.server_cert();
+    let key = ca.server_key();
+    let proxy = AuthProxy::for_mariadb(
+        servers,
+        &proxy_env(),
+        &[
+            "--client-tls-cert",
+            cert.to_str().unwrap(),
+            "--client-tls-key",
+            key.to_str().unwrap(),
+        ],
+    );
+    let client = mariadb_client().unwrap();
+    let port = proxy.port.to_string();
+    let ssl_ca = format!("--ssl-ca={}", ca.ca_pem().display());
+    servers
+        .login(Db::Mariadb, || {
+            TestEnv::new().run_program(
+                &client,
+                [
+                    "--no-defaults",
+                    "--protocol=TCP",
+                    "-h",
+                    "127.0.0.1",
+                    "-P",
+                    &port,
+                    "-u",
+                    IAM_USER,
+                    "--ssl",
+                    "--ssl-verify-server-cert",
+                    &ssl_ca,
+                    "-N",
+                    "-B",
+                    "-e",
+                    "select current_user()",
+                ],
+            )
+        })
+        .logged_in(None, &format!("{IAM_USER}@%\n"));
+}
+
+#[test]
+fn sigterm_lets_an_open_session_finish_up_to_the_delay_then_exits_0() {
+    let servers = servers::shared();
+    let mut proxy = AuthProxy::for_mariadb(servers, &proxy_env(), &["--max-sigterm-delay", "20"]);
+    let client = mariadb_client().unwrap();
+    let port = proxy.port.to_string();
+    let mut session = None;
+    servers
+        .login(Db::Mariadb, || {
+            let child = TestEnv::new()
+                .program(&client)
+                .args([
+                    "--no-defaults",
+                    "--protocol=TCP",
+                    "-h",
+                    "127.0.0.1",
+                    "-P",
+                    &port,
+                    "-u",
+                    IAM_USER,
+                    "--skip-ssl",
+                    "-N",
+                    "-B",
+                    "app",
+                ])
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            session = Some(child);
+            assert!(wait_for(Duration::from_secs(20), || {
+                proxy.metric("rds_auth_token_proxy_logins_total{") >= 1.0
+            }));
+            support::Run::of(
+                "mariadb (a session kept open)",
+                std::process::Command::new("true").output().unwrap(),
+            )
+        })
+        .accepted_once();
+    let mut child = session.unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"select 41;\n").unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    unsafe {
+        libc::kill(-proxy.process.group(), libc::SIGTERM);
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        proxy.wait(Duration::from_millis(10)),
+        None,
+        "{}",
+        proxy.log()
+    );
+    assert!(TcpStream::connect(("127.0.0.1", proxy.port)).is_err());
+    stdin.write_all(b"select 42;\n").unwrap();
+    drop(stdin);
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "41\n42\n");
+    assert_eq!(
+        proxy.wait(Duration::from_secs(10)),
+        Some(0),
+        "{}",
+        proxy.log()
+    );
+}

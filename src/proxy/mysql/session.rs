@@ -345,7 +345,7 @@ async fn serve_inner(client: Client, db: &Arc<Database>, upstream: &Upstream, pr
                 close(server).await;
                 return;
             }
-            (true, Event::Closed { .. } | Event::WriteFailed) => {
+            (true, Event::Closed { .. } | Event::WriteFailed) | (false, Event::WriteFailed) => {
                 log.info(
                     "client left without COM_QUIT; its server connection is closed",
                     &[("peer", peer), ("user", &user)],
