@@ -64,7 +64,7 @@ fn main() {
     let mut proxy_env = TestEnv::new();
     proxy_env.with_env_keys();
     let port = servers.port(Db::Postgres).to_string();
-    let proxy = start_proxy(&proxy_env, servers, &["--max-idle", "64"]);
+    let proxy = start_proxy(&proxy_env, servers, Db::Postgres, &["--max-idle", "64"]);
     let token = token(&proxy_env, &port);
     let direct = client(&[
         ("PGHOST", HOST.into()),
@@ -143,7 +143,7 @@ fn main() {
     );
 
     let runs = if full { 21 } else { 3 };
-    let no_reuse = start_proxy(&proxy_env, servers, &["--no-reuse"]);
+    let no_reuse = start_proxy(&proxy_env, servers, Db::Postgres, &["--no-reuse"]);
     let fresh = client(&[
         ("PGHOST", HOST.into()),
         ("PGPORT", no_reuse.port.to_string()),
@@ -181,18 +181,22 @@ fn main() {
     mysql::run(&setup, &proxy_env, full);
 }
 
-/// The proxy in front of `servers`' PostgreSQL, by its address (the
-/// token is signed for 127.0.0.1 in the verifier's region), with `extra`.
-fn start_proxy(env: &TestEnv, servers: &Servers, extra: &[&str]) -> AuthProxy {
-    let port = servers.port(Db::Postgres).to_string();
+/// The proxy in front of `servers`' `db`, by its address (the token is
+/// signed for 127.0.0.1 in the verifier's region), with `extra`.
+fn start_proxy(env: &TestEnv, servers: &Servers, db: Db, extra: &[&str]) -> AuthProxy {
+    let port = servers.port(db).to_string();
     let ca = servers.ca_cert();
+    let engine = match db {
+        Db::Postgres => "postgres",
+        Db::Mariadb => "mysql",
+    };
     let mut args = vec![
         "--hostname",
         HOST,
         "--port",
         &port,
         "--engine",
-        "postgres",
+        engine,
         "--region",
         REGION,
         "--ssl-ca",

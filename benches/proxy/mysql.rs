@@ -6,10 +6,9 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 
-use super::support::auth_proxy::AuthProxy;
-use super::support::servers::{mariadb_client, Db, Servers, HOST, IAM_USER, REGION};
+use super::support::servers::{mariadb_client, Db, HOST, IAM_USER};
 use super::support::TestEnv;
-use super::{median_ms, status_kib, token, Setup, OPEN_CONNECTIONS};
+use super::{median_ms, start_proxy, status_kib, token, Setup, OPEN_CONNECTIONS};
 
 /// The point select each mysqlslap client repeats.
 const QUERY: &str = "SELECT v FROM app.bench_points WHERE id = 42";
@@ -18,7 +17,7 @@ const QUERY: &str = "SELECT v FROM app.bench_points WHERE id = 42";
 pub fn run(setup: &Setup, proxy_env: &TestEnv, full: bool) {
     let servers = &setup.servers;
     let port = servers.port(Db::Mariadb).to_string();
-    let proxy = start_proxy(proxy_env, servers, &["--max-idle", "64"]);
+    let proxy = start_proxy(proxy_env, servers, Db::Mariadb, &["--max-idle", "64"]);
     let token = token(proxy_env, &port);
     let ca = servers.ca_cert().display().to_string();
     let ssl_ca = format!("--ssl-ca={ca}");
@@ -69,7 +68,7 @@ pub fn run(setup: &Setup, proxy_env: &TestEnv, full: bool) {
     );
 
     let runs = if full { 21 } else { 3 };
-    let no_reuse = start_proxy(proxy_env, servers, &["--no-reuse"]);
+    let no_reuse = start_proxy(proxy_env, servers, Db::Mariadb, &["--no-reuse"]);
     let fresh_port = no_reuse.port.to_string();
     let once = |env: &TestEnv, args: &[&str]| {
         let mut all = vec!["--no-defaults", "--protocol=TCP", "-u", IAM_USER];
@@ -99,26 +98,6 @@ pub fn run(setup: &Setup, proxy_env: &TestEnv, full: bool) {
     println!(
         "proxy memory (MySQL): {before} KiB before, {peak} KiB with {open} connections open (goal <= 48 MiB = 49152 KiB at 500)"
     );
-}
-
-/// The proxy in front of `servers`' MariaDB, by its address, with `extra`.
-fn start_proxy(env: &TestEnv, servers: &Servers, extra: &[&str]) -> AuthProxy {
-    let port = servers.port(Db::Mariadb).to_string();
-    let ca = servers.ca_cert();
-    let mut args = vec![
-        "--hostname",
-        HOST,
-        "--port",
-        &port,
-        "--engine",
-        "mysql",
-        "--region",
-        REGION,
-        "--ssl-ca",
-        ca.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    AuthProxy::start(env, &args)
 }
 
 /// mysqlslap's queries a second: `queries` point selects by 8 clients.

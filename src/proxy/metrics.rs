@@ -48,6 +48,16 @@ pub struct Traffic {
     pub server_to_client: Counter,
 }
 
+/// An open client connection, counted in `connections_open` until dropped.
+#[derive(Debug)]
+pub struct OpenConnection(Gauge);
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
 /// Every metric, registered.
 #[derive(Debug)]
 pub struct Metrics {
@@ -135,6 +145,15 @@ impl Metrics {
     }
 
     /// All metrics in the Prometheus (OpenMetrics) text format.
+    /// Counts a client connection for `label`, open until the guard is
+    /// dropped.
+    pub fn connection(&self, label: &DatabaseLabel) -> OpenConnection {
+        let open = self.connections_open.get_or_create(label).clone();
+        open.inc();
+        self.connections.get_or_create(label).inc();
+        OpenConnection(open)
+    }
+
     /// Counts a client's login: its outcome (`ok`, `refused`, `failed`) and
     /// why (`new`, `reused`, or the failure's reason).
     pub fn login(&self, label: &DatabaseLabel, outcome: &str, reason: &str) {

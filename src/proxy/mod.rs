@@ -300,8 +300,9 @@ impl Database {
             .map(|_| ())
     }
 
-    /// Serves one client, in its protocol.
+    /// Serves one client, in its protocol, counted as open meanwhile.
     pub async fn serve(self: Arc<Self>, client: Client, proxy: Arc<Proxy>) {
+        let _open = proxy.metrics.connection(&self.label);
         match &self.wire {
             Wire::Postgres(pool) => postgres::session::serve(client, &self, pool, &proxy).await,
             Wire::Mysql(upstream) => mysql::session::serve(client, &self, upstream, &proxy).await,

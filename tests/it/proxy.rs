@@ -424,7 +424,6 @@ fn psycopg_node_postgres_and_jdbc_log_in_with_no_password() {
     let servers = servers::shared();
     let proxy = AuthProxy::for_postgres(servers, &proxy_env(), &["--no-reuse"]);
     let port = proxy.port;
-    let work = tempfile::tempdir().unwrap();
 
     let python = support::python::drivers().python();
     let script = "import sys, psycopg\n\
@@ -457,31 +456,16 @@ fn psycopg_node_postgres_and_jdbc_log_in_with_no_password() {
         })
         .logged_in(None, &format!("{IAM_USER}\n"));
 
-    let jar = "/usr/share/java/postgresql.jar";
-    assert!(
-        std::path::Path::new(jar).is_file(),
-        "install Debian's libpostgresql-jdbc-java"
-    );
-    let probe = work.path().join("Probe.java");
-    std::fs::write(
-        &probe,
-        "import java.sql.*;\n\
-         public class Probe {\n\
-         \x20 public static void main(String[] args) throws Exception {\n\
-         \x20   try (Connection c = DriverManager.getConnection(args[0]);\n\
-         \x20        ResultSet r = c.createStatement().executeQuery(\"select current_user\")) {\n\
-         \x20     r.next();\n\
-         \x20     System.out.println(r.getString(1));\n\
-         \x20   }\n\
-         \x20 }\n\
-         }\n",
-    )
-    .unwrap();
     // A GUI's connection string: host, port, database and user; no password.
     let jdbc = format!("jdbc:postgresql://127.0.0.1:{port}/postgres?user={IAM_USER}&sslmode=disable&ApplicationName=DBeaver");
     servers
         .login(Db::Postgres, || {
-            TestEnv::new().run_program("java", ["-cp", jar, probe.to_str().unwrap(), &jdbc])
+            support::jdbc::query(
+                "/usr/share/java/postgresql.jar",
+                "libpostgresql-jdbc-java",
+                &jdbc,
+                "select current_user",
+            )
         })
         .logged_in(None, &format!("{IAM_USER}\n"));
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use crate::support;
 use support::auth_proxy::AuthProxy;
-use support::servers::{self, mariadb_client, Db, IAM_USER};
+use support::servers::{self, mariadb_client, Db, Servers, IAM_USER};
 use support::TestEnv;
 
 /// The proxy's environment: the keys the verifier checks.
@@ -22,18 +22,16 @@ fn proxy_env() -> TestEnv {
     env
 }
 
-/// `mariadb --no-defaults -h 127.0.0.1 -P PORT -u USER ARGS` with no
-/// password and no TLS, in a bare environment.
-fn mariadb(port: u16, user: &str, args: &[&str]) -> support::Run {
-    let client = mariadb_client().unwrap_or_else(|err| panic!("{err}"));
-    let port = port.to_string();
+/// The MariaDB client's arguments for the proxy on `port` as `user`, with
+/// no password and no TLS, then `args`.
+fn client_args<'a>(port: &'a str, user: &'a str, args: &[&'a str]) -> Vec<&'a str> {
     let mut all = vec![
         "--no-defaults",
         "--protocol=TCP",
         "-h",
         "127.0.0.1",
         "-P",
-        &port,
+        port,
         "-u",
         user,
         "--skip-ssl",
@@ -41,7 +39,46 @@ fn mariadb(port: u16, user: &str, args: &[&str]) -> support::Run {
         "-B",
     ];
     all.extend_from_slice(args);
-    TestEnv::new().run_program(client, all)
+    all
+}
+
+/// `mariadb --no-defaults -h 127.0.0.1 -P PORT -u USER ARGS` with no
+/// password and no TLS, in a bare environment.
+fn mariadb(port: u16, user: &str, args: &[&str]) -> support::Run {
+    let client = mariadb_client().unwrap_or_else(|err| panic!("{err}"));
+    let port = port.to_string();
+    TestEnv::new().run_program(client, client_args(&port, user, args))
+}
+
+/// `mariadb ARGS` started through `proxy` as the IAM user, its stdin,
+/// stdout and stderr piped, once the proxy has logged it in: under the
+/// server's login lock, as other logins, the verifier accepting its token.
+fn mariadb_running(servers: &Servers, proxy: &AuthProxy, args: &[&str]) -> std::process::Child {
+    let client = mariadb_client().unwrap_or_else(|err| panic!("{err}"));
+    let port = proxy.port.to_string();
+    let logins = proxy.metric("rds_auth_token_proxy_logins_total{");
+    let mut running = None;
+    servers
+        .login(Db::Mariadb, || {
+            let child = TestEnv::new()
+                .program(&client)
+                .args(client_args(&port, IAM_USER, args))
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            running = Some(child);
+            assert!(wait_for(Duration::from_secs(20), || {
+                proxy.metric("rds_auth_token_proxy_logins_total{") > logins
+            }));
+            support::Run::of(
+                "mariadb (running)",
+                std::process::Command::new("true").output().unwrap(),
+            )
+        })
+        .accepted_once();
+    running.unwrap()
 }
 
 /// Waits up to `within` for `done`; whether it came.
@@ -119,32 +156,16 @@ fn pymysql_mysql_connector_and_connector_j_log_in_with_no_password() {
         .login(Db::Mariadb, || python(connector, &[&port, IAM_USER]))
         .logged_in(None, &format!("{IAM_USER}@%\n"));
 
-    let jar = "/usr/share/java/mariadb-java-client.jar";
-    assert!(
-        std::path::Path::new(jar).is_file(),
-        "install Debian's libmariadb-java (scripts/test does)"
-    );
-    let work = tempfile::tempdir().unwrap();
-    let probe = work.path().join("Probe.java");
-    std::fs::write(
-        &probe,
-        "import java.sql.*;\n\
-         public class Probe {\n\
-         \x20 public static void main(String[] args) throws Exception {\n\
-         \x20   try (Connection c = DriverManager.getConnection(args[0]);\n\
-         \x20        ResultSet r = c.createStatement().executeQuery(\"select current_user()\")) {\n\
-         \x20     r.next();\n\
-         \x20     System.out.println(r.getString(1));\n\
-         \x20   }\n\
-         \x20 }\n\
-         }\n",
-    )
-    .unwrap();
     // A GUI's connection string: host, port, database and user; no password.
     let jdbc = format!("jdbc:mariadb://127.0.0.1:{port}/app?user={IAM_USER}&useSsl=false");
     servers
         .login(Db::Mariadb, || {
-            TestEnv::new().run_program("java", ["-cp", jar, probe.to_str().unwrap(), &jdbc])
+            support::jdbc::query(
+                "/usr/share/java/mariadb-java-client.jar",
+                "libmariadb-java",
+                &jdbc,
+                "select current_user()",
+            )
         })
         .logged_in(None, &format!("{IAM_USER}@%\n"));
 }
@@ -465,42 +486,7 @@ fn garbage_oversized_packets_slow_and_vanished_clients_leave_the_proxy_serving()
 fn a_client_gone_mid_query_is_not_kept_and_a_killed_kept_connection_is_replaced() {
     let servers = servers::shared();
     let proxy = AuthProxy::for_mariadb(servers, &proxy_env(), &[]);
-    let client = mariadb_client().unwrap();
-    let port = proxy.port.to_string();
-    // The sleeper logs in under the server's login lock, as other logins do.
-    let mut sleeper = None;
-    servers
-        .login(Db::Mariadb, || {
-            let child = TestEnv::new()
-                .program(client)
-                .args([
-                    "--no-defaults",
-                    "--protocol=TCP",
-                    "-h",
-                    "127.0.0.1",
-                    "-P",
-                    &port,
-                    "-u",
-                    IAM_USER,
-                    "--skip-ssl",
-                    "-e",
-                    "select sleep(30)",
-                ])
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .spawn()
-                .unwrap();
-            sleeper = Some(child);
-            assert!(wait_for(Duration::from_secs(20), || {
-                proxy.metric("rds_auth_token_proxy_logins_total{") >= 1.0
-            }));
-            support::Run::of(
-                "mariadb -e 'select sleep(30)' (running)",
-                std::process::Command::new("true").output().unwrap(),
-            )
-        })
-        .accepted_once();
-    let mut sleeper = sleeper.unwrap();
+    let mut sleeper = mariadb_running(servers, &proxy, &["-e", "select sleep(30)"]);
     std::thread::sleep(Duration::from_millis(300));
     sleeper.kill().unwrap();
     let _ = sleeper.wait();
@@ -657,43 +643,7 @@ fn offers_clients_tls_with_a_certificate_of_its_own_and_verified_by_them() {
 fn sigterm_lets_an_open_session_finish_up_to_the_delay_then_exits_0() {
     let servers = servers::shared();
     let mut proxy = AuthProxy::for_mariadb(servers, &proxy_env(), &["--max-sigterm-delay", "20"]);
-    let client = mariadb_client().unwrap();
-    let port = proxy.port.to_string();
-    let mut session = None;
-    servers
-        .login(Db::Mariadb, || {
-            let child = TestEnv::new()
-                .program(&client)
-                .args([
-                    "--no-defaults",
-                    "--protocol=TCP",
-                    "-h",
-                    "127.0.0.1",
-                    "-P",
-                    &port,
-                    "-u",
-                    IAM_USER,
-                    "--skip-ssl",
-                    "-N",
-                    "-B",
-                    "app",
-                ])
-                .stdin(std::process::Stdio::piped())
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap();
-            session = Some(child);
-            assert!(wait_for(Duration::from_secs(20), || {
-                proxy.metric("rds_auth_token_proxy_logins_total{") >= 1.0
-            }));
-            support::Run::of(
-                "mariadb (a session kept open)",
-                std::process::Command::new("true").output().unwrap(),
-            )
-        })
-        .accepted_once();
-    let mut child = session.unwrap();
+    let mut child = mariadb_running(servers, &proxy, &["app"]);
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(b"select 41;\n").unwrap();
     std::thread::sleep(Duration::from_millis(300));

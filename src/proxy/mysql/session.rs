@@ -99,19 +99,6 @@ fn login_failure(err: LoginError) -> Fatal {
     }
 }
 
-/// Serves `client` for `db`, whose server-side state is `upstream`.
-pub async fn serve(client: Client, db: &Arc<Database>, upstream: &Upstream, proxy: &Arc<Proxy>) {
-    let open = proxy
-        .metrics
-        .connections_open
-        .get_or_create(&db.label)
-        .clone();
-    open.inc();
-    proxy.metrics.connections.get_or_create(&db.label).inc();
-    serve_inner(client, db, upstream, proxy).await;
-    open.dec();
-}
-
 fn log_fields(proxy: &Proxy, level: Level, message: &str, fields: &[(&str, String)]) {
     let borrowed: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
     proxy.log.event(level, message, &borrowed);
@@ -127,7 +114,8 @@ async fn answer(stream: &mut ClientStream, seq: u8, payload: &[u8]) {
     .await;
 }
 
-async fn serve_inner(client: Client, db: &Arc<Database>, upstream: &Upstream, proxy: &Arc<Proxy>) {
+/// Serves `client` for `db`, whose server-side state is `upstream`.
+pub async fn serve(client: Client, db: &Arc<Database>, upstream: &Upstream, proxy: &Arc<Proxy>) {
     let Client {
         mut stream,
         peer,

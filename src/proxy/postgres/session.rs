@@ -53,15 +53,7 @@ pub async fn serve(client: Client, db: &Arc<Database>, pool: &Pool<Server>, prox
         peer,
         refusal,
     } = client;
-    let open = proxy
-        .metrics
-        .connections_open
-        .get_or_create(&db.label)
-        .clone();
-    open.inc();
-    proxy.metrics.connections.get_or_create(&db.label).inc();
     serve_inner(stream, &peer, refusal, db, pool, proxy).await;
-    open.dec();
 }
 
 async fn serve_inner(

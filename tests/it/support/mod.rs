@@ -19,6 +19,7 @@ pub mod daemon;
 pub mod faketime;
 pub mod http;
 pub mod iam;
+pub mod jdbc;
 pub mod kinds;
 pub mod moto;
 #[cfg(target_os = "linux")]
