@@ -29,6 +29,7 @@ mod man;
 mod memorydb;
 mod policy;
 mod proxy;
+mod proxy_redis;
 mod readme;
 mod readme_recipes;
 mod real_servers;

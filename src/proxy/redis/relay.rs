@@ -3,12 +3,17 @@
 //! command on as it arrives but AUTH and HELLO, rewritten with the proxy's
 //! user id and a fresh token where they were in the stream.
 //!
+//! When the client closes its side between commands, the server's replies
+//! to them still reach it: the proxy closes its side to the server too,
+//! and relays until the server closes (at most [`CLOSE_WAIT`]).
+//!
 //! When the client breaks the protocol (or no token can be made for its
 //! AUTH), nothing more of it is sent; the server's replies to what was
 //! sent before still reach the client, until the server has been quiet for
 //! [`DRAIN_QUIET`] (at most [`DRAIN_MAX`]); then the client gets the error
 //! line and the connection closes, as Redis closes it.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use prometheus_client::metrics::counter::Counter;
@@ -33,6 +38,10 @@ pub const DRAIN_QUIET: Duration = Duration::from_millis(100);
 
 /// The longest wait for the server's last replies after a client's fault.
 pub const DRAIN_MAX: Duration = Duration::from_secs(1);
+
+/// The longest wait, once the client has closed its side after whole
+/// commands, for the server to answer them and close.
+pub const CLOSE_WAIT: Duration = Duration::from_secs(5);
 
 /// A client's fault: the error line it gets (without `-` and `\r\n`) and
 /// the reason of the log and metrics.
@@ -95,12 +104,22 @@ pub async fn relay(
     let (mut client_read, mut client_write) = tokio::io::split(client);
     let (mut server_read, mut server_write) = tokio::io::split(&mut server.stream);
     let (fault_tx, fault_rx) = oneshot::channel();
+    let client_closed = AtomicBool::new(false);
     let client_side = async {
         match client_to_server(&mut client_read, &mut server_write, first, scanner, session).await {
             ClientEnd::Fault(fault) => {
                 let _ = fault_tx.send(fault);
                 // The server side answers it once the server is quiet.
                 std::future::pending().await
+            }
+            ClientEnd::Left { at_boundary: true } => {
+                // Closed (or half-closed) after whole commands: the server
+                // still answers them, then closes on the end of the stream,
+                // as it does for a client of its own.
+                client_closed.store(true, Ordering::Relaxed);
+                let _ = server_write.shutdown().await;
+                tokio::time::sleep(CLOSE_WAIT).await;
+                Ended::ClientLeft { at_boundary: true }
             }
             ClientEnd::Left { at_boundary } => Ended::ClientLeft { at_boundary },
             ClientEnd::ServerGone => Ended::ServerLeft,
@@ -112,9 +131,15 @@ pub async fn relay(
         fault_rx,
         &session.traffic.server_to_client,
     );
-    tokio::select! {
+    let ended = tokio::select! {
         ended = client_side => ended,
         ended = server_side => ended,
+    };
+    match ended {
+        Ended::ServerLeft if client_closed.load(Ordering::Relaxed) => {
+            Ended::ClientLeft { at_boundary: true }
+        }
+        other => other,
     }
 }
 

@@ -31,6 +31,11 @@ pub const IAM_CONNECTION_LIFETIME: Duration = Duration::from_secs(12 * 60 * 60);
 /// How long writing a refusal to a client may take.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How long, and for how many bytes, a client is read after its error line
+/// before its connection is closed.
+const LINGER: Duration = Duration::from_secs(1);
+const LINGER_BYTES: usize = 1024 * 1024;
+
 /// The first byte of a TLS ClientHello.
 const TLS_HANDSHAKE: u8 = 0x16;
 
@@ -143,7 +148,6 @@ async fn serve_inner(client: Client, db: &Database, proxy: &Proxy) {
     };
     let ended = relay::relay(&mut stream, &mut server, first, scanner, &session).await;
     let open_for = server.since.elapsed();
-    drop(stream);
     let open_s = open_for.as_secs().to_string();
     match ended {
         Ended::ClientLeft { at_boundary } => log.event(
@@ -172,16 +176,20 @@ async fn serve_inner(client: Client, db: &Database, proxy: &Proxy) {
                 );
             }
         }
-        Ended::Fault(fault) => log.warn(
-            "client's command refused; answered and closed",
-            &[
-                ("peer", &peer),
-                ("user", user),
-                ("upstream", &db.name),
-                ("reason", &fault.line),
-            ],
-        ),
+        Ended::Fault(fault) => {
+            log.warn(
+                "client's command refused; answered and closed",
+                &[
+                    ("peer", &peer),
+                    ("user", user),
+                    ("upstream", &db.name),
+                    ("reason", &fault.line),
+                ],
+            );
+            linger(&mut stream).await;
+        }
     }
+    drop(stream);
     // A clean TLS close, if the server still listens.
     let _ = tokio::time::timeout(Duration::from_secs(1), server.stream.shutdown()).await;
 }
@@ -192,13 +200,33 @@ fn near_the_iam_lifetime(open_for: Duration) -> bool {
     open_for + Duration::from_secs(15 * 60) >= IAM_CONNECTION_LIFETIME
 }
 
-/// Writes `-LINE\r\n` to the client and closes its side.
+/// Writes `-LINE\r\n` to the client, closes its side, and
+/// [lingers](linger).
 async fn answer(stream: &mut ClientStream, line: &str) {
     let line = format!("-{}\r\n", crate::text::one_line(line, 1000));
     let _ = tokio::time::timeout(ANSWER_TIMEOUT, async {
         stream.write_all(line.as_bytes()).await?;
         stream.flush().await?;
         stream.shutdown().await
+    })
+    .await;
+    linger(stream).await;
+}
+
+/// Reads and drops what the client still sends (a command it sent before
+/// reading the error), for up to [`LINGER`], before the connection is
+/// closed: closing a socket with unread bytes resets the connection, and
+/// the client could lose the error line.
+async fn linger(stream: &mut ClientStream) {
+    let mut sink = [0u8; 4096];
+    let _ = tokio::time::timeout(LINGER, async {
+        let mut left = LINGER_BYTES;
+        while left > 0 {
+            match stream.read(&mut sink).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => left = left.saturating_sub(n),
+            }
+        }
     })
     .await;
 }
