@@ -14,6 +14,7 @@
 //! run made. It is a measurement, not a test: it fails only when it cannot
 //! measure.
 
+mod proxy_redis;
 #[allow(dead_code, unused_imports, clippy::all)]
 #[path = "../tests/it/support/mod.rs"]
 mod support;
@@ -42,6 +43,7 @@ struct Figures {
 }
 
 fn main() {
+    proxy_redis::run();
     let full = std::env::args().any(|a| a == "--bench");
     let setup = Setup {
         servers: Servers::start_sized(if full { 600 } else { 60 }),
