@@ -36,6 +36,10 @@ const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
 const LINGER: Duration = Duration::from_secs(1);
 const LINGER_BYTES: usize = 1024 * 1024;
 
+/// The most bytes of a client's first read: a command or the start of
+/// one.
+const FIRST_READ: usize = 512;
+
 /// The first byte of a TLS ClientHello.
 const TLS_HANDSHAKE: u8 = 0x16;
 
@@ -73,7 +77,9 @@ async fn serve_inner(client: Client, db: &Database, proxy: &Proxy) {
         answer(&mut stream, &format!("ERR {}", refusal.message)).await;
         return;
     }
-    let mut buf = vec![0u8; CHUNK];
+    // A small buffer while the client is silent, which it may stay for
+    // long: the relay's whole one once it speaks.
+    let mut buf = vec![0u8; FIRST_READ];
     let len = match stream.read(&mut buf).await {
         Ok(0) | Err(_) => {
             log.event(
@@ -93,6 +99,7 @@ async fn serve_inner(client: Client, db: &Database, proxy: &Proxy) {
         proxy.metrics.login(&db.label, "refused", "client_tls");
         return;
     }
+    buf.resize(CHUNK, 0);
     let mut scanner = Scanner::new();
     let mut pieces = Vec::new();
     let scanned = scanner.feed(&buf[..len], &mut pieces);
