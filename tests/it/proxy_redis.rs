@@ -65,14 +65,25 @@ enum TokenKind {
 /// botocore's token (tests/reference/botocore_kinds.py) for `user` of
 /// `CACHE` as `kind`, with the test keys, at `clock`'s second.
 fn reference_token(clock: &Clock, kind: TokenKind, user: &str) -> String {
+    reference_token_for(clock, kind, CACHE, user, REGION)
+}
+
+/// The same for the cache or cluster `name` in `region`.
+fn reference_token_for(
+    clock: &Clock,
+    kind: TokenKind,
+    name: &str,
+    user: &str,
+    region: &str,
+) -> String {
     let (kind, serverless) = match kind {
         TokenKind::ElastiCache => ("elasticache", false),
         TokenKind::Serverless => ("elasticache", true),
         TokenKind::MemoryDb => ("memorydb", false),
     };
     let line = format!(
-        "{{\"kind\":\"{kind}\",\"name\":\"{CACHE}\",\"user\":\"{user}\",\"serverless\":{serverless},\
-         \"region\":\"{REGION}\",\"expires_in\":900,\"access_key\":\"{ACCESS_KEY}\",\
+        "{{\"kind\":\"{kind}\",\"name\":\"{name}\",\"user\":\"{user}\",\"serverless\":{serverless},\
+         \"region\":\"{region}\",\"expires_in\":900,\"access_key\":\"{ACCESS_KEY}\",\
          \"secret_key\":\"{SECRET_KEY}\",\"session_token\":null,\"timestamp\":\"{}\"}}\n",
         clock.amz
     );
@@ -96,12 +107,25 @@ impl Upstream {
 
     /// With more ACL users: `(user, kind of its token)`.
     fn with_users(more: &[(&str, TokenKind)]) -> Upstream {
+        let more: Vec<_> = more
+            .iter()
+            .map(|(user, kind)| (*user, *kind, CACHE, REGION))
+            .collect();
+        Upstream::with_tokens(&more)
+    }
+
+    /// With more ACL users: `(user, kind of its token, its cache or
+    /// cluster, its region)`.
+    fn with_tokens(more: &[(&str, TokenKind, &str, &str)]) -> Upstream {
         let ca = TestCa::new();
         let clock = Clock::next_second();
         let token = reference_token(&clock, TokenKind::ElastiCache, USER);
         let mut users = vec![(USER.to_owned(), token.clone())];
-        for (user, kind) in more {
-            users.push(((*user).to_owned(), reference_token(&clock, *kind, user)));
+        for (user, kind, name, region) in more {
+            users.push((
+                (*user).to_owned(),
+                reference_token_for(&clock, *kind, name, user, region),
+            ));
         }
         let refs: Vec<(&str, &str)> = users
             .iter()
@@ -307,7 +331,7 @@ fn redis_cli_sets_and_gets_with_no_password_over_verified_tls() {
         proxy.metric("rds_auth_token_proxy_bytes_total{database=\"127.0.0.1\",engine=\"elasticache\",direction=\"client_to_server\"}") > 0.0
     );
     let log = proxy.log();
-    assert!(log.contains(&format!("login peer='127.0.0.1:")), "{log}");
+    assert!(log.contains("login peer='127.0.0.1:"), "{log}");
     assert!(log.contains(&format!("user='{USER}'")), "{log}");
     assert!(
         !log.contains(&upstream.token) && !log.contains("X-Amz"),
@@ -564,6 +588,18 @@ fn refuses_a_server_certificate_from_another_ca_before_any_auth() {
         "{said}"
     );
     assert_eq!(logins(&proxy, "elasticache", "failed", "tls"), 1.0);
+    // Without --ssl-ca, the Amazon roots ElastiCache's certificates chain
+    // to: not the test CA either.
+    let flags = upstream.flags();
+    let proxy = upstream.proxy_with(&flags[..flags.len() - 2], &[]);
+    let run = cli(proxy.port, &["PING"]);
+    let said = run.stdout() + &run.stderr();
+    assert!(
+        said.contains(
+            "ERR the server's certificate is not issued by the Amazon Trust Services roots"
+        ),
+        "{said}"
+    );
     // The only AUTH the server ever saw is the check's own.
     let stats = upstream.direct(&["INFO", "commandstats"]).stdout();
     assert!(stats.contains("cmdstat_auth:calls=1,"), "{stats}");
@@ -844,4 +880,89 @@ fn listens_on_a_unix_socket_for_redis_cli_s() {
         "{}",
         proxy.log()
     );
+}
+
+/// The flags of the README's proxy recipe, as written, but for its
+/// endpoint (`--endpoint` becomes `endpoint`).
+fn recipe_flags(name: &str, endpoint: &str) -> Vec<String> {
+    let script = support::readme::block(name).script().replace("\\\n", " ");
+    let mut words: Vec<String> = script.split_whitespace().map(str::to_owned).collect();
+    assert_eq!(words[..2], ["rds-auth-token", "proxy"], "{script}");
+    words.drain(..2);
+    let at = words
+        .iter()
+        .position(|w| w == "--endpoint")
+        .expect("--endpoint")
+        + 1;
+    words[at] = endpoint.to_owned();
+    words
+}
+
+#[test]
+fn the_readme_recipe_serves_redis_cli_and_redis_py_as_written() {
+    let upstream = Upstream::start();
+    let mut flags = recipe_flags(
+        "recipe-redis-proxy",
+        &format!("127.0.0.1:{}", upstream.redis().port()),
+    );
+    flags.extend([
+        "--ssl-ca".into(),
+        upstream.ca.ca_pem().display().to_string(),
+    ]);
+    let proxy = upstream.proxy_with(&flags, &[]);
+    let port = proxy.port.to_string();
+    let python = support::python::drivers().python().display().to_string();
+    let mut env = TestEnv::new();
+    let run = support::readme::run_block(
+        &mut env,
+        "recipe-redis-clients",
+        &[
+            ("-p 6379", &format!("-p {port}")),
+            ("127.0.0.1:6379", &format!("127.0.0.1:{port}")),
+            ("python3", &python),
+        ],
+    );
+    if run.stdout() != "OK\nhello\nb'hello'\n" {
+        run.fail(&format!("the proxy's log:\n{}", proxy.log()));
+    }
+}
+
+#[test]
+fn the_documented_configuration_table_serves_a_serverless_cache() {
+    let upstream =
+        Upstream::with_tokens(&[("app-user", TokenKind::Serverless, "sessions", "eu-west-1")]);
+    let docs = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/proxy.md"))
+        .unwrap();
+    let table = docs
+        .split("```toml\n")
+        .filter_map(|rest| rest.split("```").next())
+        .find(|block| block.contains("cache-name"))
+        .expect("a TOML table for a cache in docs/proxy.md");
+    let env = upstream.env();
+    let sockets = env.home().join("cache");
+    let listen = support::ports::free();
+    let mut text = String::new();
+    for line in table.lines() {
+        let line = match line.split_once(" = ") {
+            Some(("endpoint", _)) => {
+                format!("endpoint = \"127.0.0.1:{}\"", upstream.redis().port())
+            }
+            Some(("listen", _)) => format!("listen = \"127.0.0.1:{listen}\""),
+            Some(("unix-socket", _)) => format!("unix-socket = \"{}\"", sockets.display()),
+            _ => line.to_owned(),
+        };
+        text.push_str(&line);
+        text.push('\n');
+    }
+    text.push_str(&format!(
+        "ssl-ca = \"{}\"\n",
+        upstream.ca.ca_pem().display()
+    ));
+    let file = env.write("proxy.toml", &text);
+    let proxy = AuthProxy::spawn(&env, &["--config", file.to_str().unwrap()], listen);
+    cli_says(&proxy, &["ACL", "WHOAMI"], "app-user\n");
+    let socket = sockets.join(format!("redis-{}.sock", upstream.redis().port()));
+    let run =
+        TestEnv::new().run_program(client_program(), ["-s", socket.to_str().unwrap(), "PING"]);
+    run.success().stdout_is("PONG\n");
 }
