@@ -22,7 +22,7 @@ use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use super::auth;
-use super::resp::{Piece, ScanError, Scanner};
+use super::resp::{Command, Piece, ScanError, Scanner};
 use super::upstream::Server;
 use crate::proxy::log::Level;
 use crate::proxy::metrics::Traffic;
@@ -199,6 +199,7 @@ async fn forward(
     write: &mut (impl AsyncWrite + Unpin),
     session: &Session<'_>,
 ) -> Result<(), Forward> {
+    let mut fault = None;
     let bytes: &[u8] = match pieces {
         [] => return Ok(()),
         [Piece::Input(range)] => &chunk[range.clone()],
@@ -208,41 +209,14 @@ async fn forward(
                 match piece {
                     Piece::Input(range) => out.extend_from_slice(&chunk[range.clone()]),
                     Piece::Earlier(bytes) => out.extend_from_slice(bytes),
-                    Piece::Command(command) => {
-                        let db = session.db;
-                        let user = db.username.as_deref().unwrap_or_default();
-                        let issued = db.token(user).await.map_err(|err| {
-                            Forward::Fault(Fault {
-                                line: crate::text::one_line(
-                                    &format!(
-                                        "ERR no IAM token for {user}: {}",
-                                        distinct_error_chain(&err)
-                                    ),
-                                    1000,
-                                ),
-                                reason: "token",
-                            })
-                        })?;
-                        session.proxy.metrics.tokens.get_or_create(&db.label).inc();
-                        out.extend_from_slice(&auth::rewrite(
-                            command,
-                            user.as_bytes(),
-                            issued.token.as_str().as_bytes(),
-                        ));
-                        let client_user = auth::client_user(command)
-                            .map(|u| String::from_utf8_lossy(u).into_owned())
-                            .unwrap_or_default();
-                        session.proxy.log.event(
-                            Level::Debug,
-                            "client's AUTH sent upstream with the proxy's user and a fresh token",
-                            &[
-                                ("peer", session.peer),
-                                ("command", command.held.name()),
-                                ("client_user", &client_user),
-                                ("user", user),
-                            ],
-                        );
-                    }
+                    Piece::Command(command) => match rewritten(command, session).await {
+                        Ok(bytes) => out.extend_from_slice(&bytes),
+                        Err(failed) => {
+                            // What came before is sent, and answered first.
+                            fault = Some(failed);
+                            break;
+                        }
+                    },
                 }
             }
             out.as_slice()
@@ -255,7 +229,45 @@ async fn forward(
     if out.capacity() > 4 * CHUNK {
         *out = Vec::new();
     }
-    Ok(())
+    match fault {
+        Some(fault) => Err(Forward::Fault(fault)),
+        None => Ok(()),
+    }
+}
+
+/// A client's AUTH or HELLO as the proxy sends it, with a fresh token.
+async fn rewritten(command: &Command, session: &Session<'_>) -> Result<Vec<u8>, Fault> {
+    let db = session.db;
+    let user = db.username.as_deref().unwrap_or_default();
+    let issued = db.token(user).await.map_err(|err| Fault {
+        line: crate::text::one_line(
+            &format!(
+                "ERR no IAM token for {user}: {}",
+                distinct_error_chain(&err)
+            ),
+            1000,
+        ),
+        reason: "token",
+    })?;
+    session.proxy.metrics.tokens.get_or_create(&db.label).inc();
+    let client_user = auth::client_user(command)
+        .map(|u| String::from_utf8_lossy(u).into_owned())
+        .unwrap_or_default();
+    session.proxy.log.event(
+        Level::Debug,
+        "client's AUTH sent upstream with the proxy's user and a fresh token",
+        &[
+            ("peer", session.peer),
+            ("command", command.held.name()),
+            ("client_user", &client_user),
+            ("user", user),
+        ],
+    );
+    Ok(auth::rewrite(
+        command,
+        user.as_bytes(),
+        issued.token.as_str().as_bytes(),
+    ))
 }
 
 /// Server to client, until the server leaves or the client is gone; after
