@@ -5,6 +5,9 @@
 //! mode (its userlist written by `refresh`, verify-full upstream); the time
 //! to a first connection; and the proxy's memory with 500 connections open.
 //! MySQL (`proxy/mysql.rs`): the same against MariaDB with mysqlslap.
+//! Redis (`proxy/redis.rs`): redis-benchmark against a TLS-only Redis, first;
+//! `RDS_AUTH_TOKEN_BENCH_ONLY=redis` runs that part alone, `=postgres`
+//! skips it.
 //!
 //!     cargo bench --bench proxy          # the measurement (about 3 minutes)
 //!     cargo test --bench proxy           # a smoke run, as CI does it
@@ -21,6 +24,8 @@ mod support;
 
 #[path = "proxy/mysql.rs"]
 mod mysql;
+#[path = "proxy/redis.rs"]
+mod redis;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -46,6 +51,7 @@ struct Figures {
 }
 
 fn main() {
+    redis::run();
     let full = std::env::args().any(|a| a == "--bench");
     let setup = Setup {
         servers: Servers::start_sized(if full { 600 } else { 60 }),

@@ -21,6 +21,7 @@ use super::target::Target;
 use super::{Access, Database, Kind, Proxy, Wire};
 use crate::issuer::{IssueError, Issuer, IssuerSettings};
 use crate::tls::verify::{Refusal, Roots};
+use crate::tls::Bundle;
 
 /// One database, as the flags or a configuration table give it, checked.
 #[derive(Debug, Clone)]
@@ -109,7 +110,14 @@ pub async fn start(
                 issuer
             }
         };
-        let roots = Roots::for_endpoint(&spec.hostname, spec.ssl_ca.clone());
+        let roots = match (&spec.kind, &spec.ssl_ca) {
+            // Their certificates chain to the Amazon Trust Services roots,
+            // which `elasticache exec` and `memorydb exec` trust too.
+            (Kind::ElastiCache { .. } | Kind::MemoryDb { .. }, None) => {
+                Roots::Bundle(Bundle::AmazonRoots)
+            }
+            _ => Roots::for_endpoint(&spec.hostname, spec.ssl_ca.clone()),
+        };
         let tls = roots.client_config().map_err(|refusal| SetupError::Roots {
             database: spec.name.clone(),
             refusal,

@@ -30,6 +30,7 @@ mod memorydb;
 mod policy;
 mod proxy;
 mod proxy_mysql;
+mod proxy_redis;
 mod readme;
 mod readme_recipes;
 mod real_servers;

@@ -50,8 +50,14 @@ impl Redis {
     /// user for each `(name, password)`.
     #[track_caller]
     pub fn start(ca: &TestCa, users: &[(&str, &str)]) -> Redis {
+        Redis::start_on(ca, users, super::ports::free())
+    }
+
+    /// The same, on `port` (the port of a server stopped before: a
+    /// restart).
+    #[track_caller]
+    pub fn start_on(ca: &TestCa, users: &[(&str, &str)], port: u16) -> Redis {
         let dir = tempfile::tempdir().expect("a folder for redis-server");
-        let port = super::ports::free();
         let mut config = format!(
             "bind 127.0.0.1\nport 0\ntls-port {port}\ntls-cert-file {}\ntls-key-file {}\n\
              tls-ca-cert-file {}\ntls-auth-clients no\nsave \"\"\nappendonly no\ndir {}\n\
