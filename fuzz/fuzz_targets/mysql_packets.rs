@@ -17,6 +17,7 @@
 #![no_main]
 
 use std::pin::Pin;
+use std::sync::OnceLock;
 use std::task::{Context, Poll};
 
 use bytes::BytesMut;
@@ -49,10 +50,15 @@ impl AsyncRead for Chunked<'_> {
     }
 }
 
+/// One runtime for every input: making one is most of an input's time.
+fn runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| tokio::runtime::Builder::new_current_thread().build().unwrap())
+}
+
 /// What the pipe passed on and the events it reported, to the end.
 fn relay(commands: bool, data: &[u8], sizes: &[u8]) -> (Vec<u8>, Vec<Event>) {
-    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
-    runtime.block_on(async {
+    runtime().block_on(async {
         let mut from = Chunked { data, sizes, next: 0 };
         let mut to = Vec::new();
         let mut pipe = Pipe::new(commands, BytesMut::new(), Counter::default());
@@ -80,8 +86,7 @@ fuzz_target!(|data: &[u8]| {
     let sizes = &data[2..2 + count];
     let stream = &data[2 + count..];
 
-    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
-    runtime.block_on(async {
+    runtime().block_on(async {
         let mut from = Chunked { data: stream, sizes, next: 0 };
         if let Ok(payload) = Framed::default().read(&mut from).await {
             assert!(payload.len() <= MAX_LOGIN_PACKET);
