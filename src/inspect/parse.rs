@@ -582,7 +582,20 @@ fn read_endpoint(before: &[u8], token: &mut ParsedToken, findings: &mut Vec<Find
             });
         }
         Some(port) => match parse_port(port) {
-            Some(p) => token.port = Some(p),
+            Some(p) => {
+                token.port = Some(p);
+                // A signer writes the port as a number; the signature
+                // covers the host header with the port as written.
+                if port.len() > 1 && port[0] == b'0' {
+                    findings.push(Finding::MalformedEndpoint {
+                        detail: format!(
+                            "the port {} starts with 0, where a token has {p}",
+                            shown_bytes(port)
+                        ),
+                        kind,
+                    });
+                }
+            }
             None => findings.push(Finding::MalformedEndpoint {
                 detail: format!(
                     "the port {} is not a number from 1 to 65535",
@@ -1157,10 +1170,19 @@ mod tests {
             ("h.example.com:0", "malformed_endpoint"),
             ("h.example.com:65536", "malformed_endpoint"),
             (":5432", "malformed_endpoint"),
+            // Found by fuzz/fuzz_targets/inspect_roundtrip.rs: a port with a
+            // leading zero was taken as the port without a finding, though
+            // no signer writes it so and a token made again differs.
+            ("h.example.com:05432", "malformed_endpoint"),
         ] {
             let token = parse(format!("{endpoint}{rest}").as_bytes()).unwrap();
             assert_eq!(codes(&token), [expected], "{endpoint}");
         }
+        let token = parse(format!("h:05432{rest}").as_bytes()).unwrap();
+        assert_eq!(token.port(), Some(5432));
+        assert!(token.shape_findings()[0]
+            .to_string()
+            .starts_with("the port '05432' starts with 0, where a token has 5432"));
         let token = parse(format!("[::1]:5432{rest}").as_bytes()).unwrap();
         assert_eq!((token.host(), token.port()), (Some("[::1]"), Some(5432)));
         let token = parse(format!("h:5432/db{}", &rest[1..]).as_bytes()).unwrap();
