@@ -818,16 +818,23 @@ fn read_values(raw: &[Option<&[u8]>; PARAMS], token: &mut ParsedToken) {
         }
     }
 
-    if let Some(expires) = token.value(Param::Expires) {
+    if let Some(expires) = token.value(Param::Expires).map(str::to_owned) {
         if !expires.is_empty() && expires.bytes().all(|b| b.is_ascii_digit()) {
             // Too many digits saturate: such an expiry is refused all the same.
             let secs = expires.bytes().fold(0u64, |n, d| {
                 n.saturating_mul(10).saturating_add(u64::from(d - b'0'))
             });
             token.expires_in = Some(secs);
+            // The signature covers the digits as written, and a signer
+            // writes none before the first that is not 0.
+            if expires.len() > 1 && expires.starts_with('0') {
+                well_formed = false;
+                let detail = format!("is {}, where a token has {secs}", short(&expires));
+                malformed(token, Param::Expires, detail);
+            }
         } else {
             well_formed = false;
-            let detail = format!("is {}, not a number of seconds", short(expires));
+            let detail = format!("is {}, not a number of seconds", short(&expires));
             malformed(token, Param::Expires, detail);
         }
     } else {
@@ -1230,6 +1237,14 @@ mod tests {
                 "X-Amz-Expires=900",
                 "X-Amz-Expires=15m",
                 "X-Amz-Expires is '15m', not a number",
+            ),
+            // Found by fuzz/fuzz_targets/inspect_roundtrip.rs: leading zeros
+            // were read as the number without a finding, though the token
+            // made again from it differs.
+            (
+                "X-Amz-Expires=900",
+                "X-Amz-Expires=0900",
+                "X-Amz-Expires is '0900', where a token has 900",
             ),
             (
                 "%2Fus-east-1%2F",
