@@ -5,11 +5,11 @@
 //! - what `parse` refuses is empty, has no `?`, or has none of a token's
 //!   parameters, as its error says;
 //! - what it accepts it can print back: the token's kind, host, port, user
-//!   (`DBUser` or `User`), serverless flag, DSQL role, region, access key id,
-//!   signing time, expiry and whether it has a session token, put in that
-//!   kind's config through its checking builder and signed, make a token
-//!   that parses to the same fields, with no finding, whose signature
-//!   `verify` takes;
+//!   (`DBUser` or `User`), serverless flag, DSQL role, region, access key
+//!   id (when not empty), signing time, expiry and whether it has a session
+//!   token, put in that kind's config through its checking builder and
+//!   signed, make a token that parses to the same fields, with no finding,
+//!   whose signature `verify` takes;
 //! - a token `parse` finds nothing wrong with (of its own kind's service and
 //!   action) is that token again: the same endpoint (a cache or cluster name
 //!   in lower case, as the builders write it) and the same parameters, and
@@ -63,6 +63,8 @@ fn credentials(token: &ParsedToken) -> Credentials {
 /// The token made again from `token`'s fields through its kind's builder,
 /// or `None` when a field is missing or the builder refuses it.
 fn make_again(token: &ParsedToken, credentials: &Credentials) -> Option<String> {
+    // Credentials always have an access key id.
+    token.access_key_id().filter(|key| !key.is_empty())?;
     let host = token.host()?;
     let region = token.region()?;
     let expires = token.expires_in()?;
