@@ -32,27 +32,37 @@ fn pgpass_prefix(host: &str, port: u16, user: &str) -> String {
 
 /// `existing` (a `.pgpass` file's text) with its `host:port:*:user:` line
 /// set to `password`: that line is replaced where it is (and any repeat of
-/// it dropped), or added at the end; every other line and comment is kept.
-/// The result ends with a newline.
+/// it dropped), or added at the end; every other line and comment is kept
+/// byte for byte, with its own line ending. The result ends with a newline.
 pub fn update_pgpass(existing: &str, host: &str, port: u16, user: &str, password: &str) -> String {
     let prefix = pgpass_prefix(host, port, user);
     let line = pgpass_line(host, port, user, password);
+    replace_line(existing, &prefix, &line)
+}
+
+/// `existing` with the first line that starts with `prefix` replaced by
+/// `line`, the other such lines dropped, or `line` added at the end when
+/// there is none. Every other line is kept byte for byte, with its own line
+/// ending (`\r\n` stays `\r\n`); the last gets a `\n` when it has none.
+fn replace_line(existing: &str, prefix: &str, line: &str) -> String {
     let mut out = String::with_capacity(existing.len() + line.len() + 1);
     let mut written = false;
-    for old in existing.lines() {
-        if old.starts_with(&prefix) {
+    for old in existing.split_inclusive('\n') {
+        if old.starts_with(prefix) {
             if !written {
-                out.push_str(&line);
+                out.push_str(line);
                 out.push('\n');
                 written = true;
             }
         } else {
             out.push_str(old);
-            out.push('\n');
+            if !old.ends_with('\n') {
+                out.push('\n');
+            }
         }
     }
     if !written {
-        out.push_str(&line);
+        out.push_str(line);
         out.push('\n');
     }
     out
@@ -73,32 +83,15 @@ fn userlist_quote(out: &mut String, value: &str) {
 
 /// `existing` (a pgbouncer `auth_file`'s text) with `user`'s line set to
 /// `"user" "password"`: replaced where it is (repeats dropped) or added at
-/// the end; every other line and comment is kept. Ends with a newline.
+/// the end; every other line and comment is kept byte for byte, with its
+/// own line ending. Ends with a newline.
 pub fn update_userlist(existing: &str, user: &str, password: &str) -> String {
     let mut prefix = String::new();
     userlist_quote(&mut prefix, user);
     prefix.push(' ');
     let mut line = prefix.clone();
     userlist_quote(&mut line, password);
-    let mut out = String::with_capacity(existing.len() + line.len() + 1);
-    let mut written = false;
-    for old in existing.lines() {
-        if old.starts_with(&prefix) {
-            if !written {
-                out.push_str(&line);
-                out.push('\n');
-                written = true;
-            }
-        } else {
-            out.push_str(old);
-            out.push('\n');
-        }
-    }
-    if !written {
-        out.push_str(&line);
-        out.push('\n');
-    }
-    out
+    replace_line(existing, &prefix, &line)
 }
 
 /// Which MySQL-family client reads an option file: their TLS options differ.
@@ -248,6 +241,26 @@ mod tests {
         assert_eq!(
             update_pgpass(existing, "h", 1, "app", "t"),
             "h:1:*:app\\:x:keep\nh:1:*:app:t\n"
+        );
+    }
+
+    // Found by fuzz/fuzz_targets/password_file.rs: `str::lines` dropped the
+    // `\r` of every `\r\n`, so the other lines of a file written on Windows
+    // were not kept as they were.
+    #[test]
+    fn keeps_the_line_endings_of_the_other_lines() {
+        let existing = "a:1:*:b:c\r\nh:1:*:u:old\r\n# windows\r\nlast";
+        assert_eq!(
+            update_pgpass(existing, "h", 1, "u", "t"),
+            "a:1:*:b:c\r\nh:1:*:u:t\n# windows\r\nlast\n"
+        );
+        assert_eq!(
+            update_userlist(";; users\r\n\"u\" \"old\"\r\n", "u", "t"),
+            ";; users\r\n\"u\" \"t\"\n"
+        );
+        assert_eq!(
+            update_pgpass("\r\n\n", "h", 1, "u", "t"),
+            "\r\n\nh:1:*:u:t\n"
         );
     }
 

@@ -7,7 +7,7 @@ use std::time::SystemTime;
 
 use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
-use time::{OffsetDateTime, PrimitiveDateTime};
+use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
 
 /// `time` as RFC 3339 UTC to the second, e.g. `2026-11-22T01:21:07Z`.
 ///
@@ -18,7 +18,18 @@ use time::{OffsetDateTime, PrimitiveDateTime};
 /// assert_eq!(rds_auth_token::times::rfc3339(at), "2026-11-22T01:21:07Z");
 /// ```
 pub fn rfc3339(time: SystemTime) -> String {
-    format_utc(OffsetDateTime::from(time)).unwrap_or_else(|| "an unrepresentable time".to_owned())
+    utc(time)
+        .and_then(format_utc)
+        .unwrap_or_else(|| "an unrepresentable time".to_owned())
+}
+
+/// `time` in UTC, or `None` past the years `time` holds (-9999 to 9999),
+/// where `OffsetDateTime::from` panics.
+fn utc(time: SystemTime) -> Option<OffsetDateTime> {
+    match time.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(after) => OffsetDateTime::UNIX_EPOCH.checked_add(after.try_into().ok()?),
+        Err(before) => OffsetDateTime::UNIX_EPOCH.checked_sub(before.duration().try_into().ok()?),
+    }
 }
 
 /// Seconds since 1970 as [`rfc3339`] writes them, or `a time after 9999`.
@@ -84,8 +95,12 @@ pub fn parse_botocore_expiration(value: &str) -> Option<SystemTime> {
         Some(rest) => format!("{rest}Z"),
         None => value.to_owned(),
     };
+    // A time whose offset takes it past 9999 in UTC could not be written
+    // back: it is not an expiration.
     OffsetDateTime::parse(&normalized, &Rfc3339)
         .ok()
+        .and_then(|at| at.checked_to_offset(UtcOffset::UTC))
+        .filter(|at| (0..=9999).contains(&at.year()))
         .map(SystemTime::from)
 }
 
@@ -142,5 +157,23 @@ mod tests {
             assert_eq!(parsed.duration_since(at).unwrap().as_secs(), 0, "{text}");
         }
         assert_eq!(parse_botocore_expiration("soon"), None);
+    }
+
+    #[test]
+    fn writes_a_time_past_9999_without_panicking_and_reads_none() {
+        let past = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(253_402_300_800);
+        assert_eq!(rfc3339(past), "an unrepresentable time");
+        assert_eq!(
+            rfc3339(SystemTime::UNIX_EPOCH - std::time::Duration::from_secs(1)),
+            "1969-12-31T23:59:59Z"
+        );
+        assert_eq!(parse_botocore_expiration("9999-12-31T23:59:59-23:59"), None);
+        assert_eq!(parse_botocore_expiration("0000-01-01T00:00:00+00:01"), None);
+        assert_eq!(
+            parse_botocore_expiration("9999-12-31T23:59:59+01:00")
+                .map(rfc3339)
+                .as_deref(),
+            Some("9999-12-31T22:59:59Z")
+        );
     }
 }

@@ -443,21 +443,7 @@ impl CredentialCache {
     }
 
     fn load_file(path: &Path, now: SystemTime) -> Option<Credentials> {
-        let entry = read_entry(path)?;
-        let expiry = entry.expiry?;
-        if crate::lifetime::left(expiry, now) < EXPIRY_WINDOW {
-            return None;
-        }
-        let mut builder = Credentials::builder()
-            .access_key_id(entry.access_key_id?)
-            .secret_access_key(entry.secret_access_key?)
-            .session_token(entry.session_token?)
-            .expiry(expiry)
-            .provider_name("CredentialCache");
-        if let Some(account) = entry.account_id {
-            builder = builder.account_id(account);
-        }
-        Some(builder.build())
+        read_entry(path)?.credentials(now)
     }
 
     /// Writes `credentials` under `key` (under each of its names, for web
@@ -468,30 +454,13 @@ impl CredentialCache {
     /// # Errors
     /// The I/O error that stopped it; the entry is then left as it was.
     pub fn store(&self, key: &CacheKey, credentials: &Credentials) -> io::Result<PathBuf> {
-        let (Some(token), Some(expiry)) = (credentials.session_token(), credentials.expiry())
-        else {
+        let Some(text) = file_text(key, credentials) else {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 "only temporary credentials are cached",
             ));
         };
         self.make_folder()?;
-        let mut text = String::from("{");
-        if let Some(provider) = key.provider_type() {
-            let _ = write!(text, "\"ProviderType\": {}, ", json_str(provider));
-        }
-        let _ = write!(
-            text,
-            "\"Credentials\": {{\"AccessKeyId\": {}, \"SecretAccessKey\": {}, \"SessionToken\": {}, \"Expiration\": {}",
-            json_str(credentials.access_key_id()),
-            json_str(credentials.secret_access_key()),
-            json_str(token),
-            json_str(&crate::rfc3339(expiry)),
-        );
-        if let Some(account) = credentials.account_id() {
-            let _ = write!(text, ", \"AccountId\": {}", json_str(account.as_str()));
-        }
-        let _ = write!(text, "}}, \"{WRITTEN_BY_KEY}\": {}}}", json_str(WRITTEN_BY));
         let paths = self.paths(key);
         let path = paths.first().cloned().ok_or_else(|| {
             io::Error::new(
@@ -557,6 +526,43 @@ impl CredentialCache {
     }
 }
 
+/// The text [`CredentialCache::store`] writes for `credentials` under
+/// `key`, or `None` for credentials without a session token or an expiry,
+/// which are not cached. Public for the fuzz targets (`fuzz/`).
+#[doc(hidden)]
+pub fn file_text(key: &CacheKey, credentials: &Credentials) -> Option<String> {
+    let (token, expiry) = (credentials.session_token()?, credentials.expiry()?);
+    let mut text = String::from("{");
+    if let Some(provider) = key.provider_type() {
+        let _ = write!(text, "\"ProviderType\": {}, ", json_str(provider));
+    }
+    let _ = write!(
+        text,
+        "\"Credentials\": {{\"AccessKeyId\": {}, \"SecretAccessKey\": {}, \"SessionToken\": {}, \"Expiration\": {}",
+        json_str(credentials.access_key_id()),
+        json_str(credentials.secret_access_key()),
+        json_str(token),
+        json_str(&crate::rfc3339(expiry)),
+    );
+    if let Some(account) = credentials.account_id() {
+        let _ = write!(text, ", \"AccountId\": {}", json_str(account.as_str()));
+    }
+    let _ = write!(text, "}}, \"{WRITTEN_BY_KEY}\": {}}}", json_str(WRITTEN_BY));
+    Some(text)
+}
+
+/// A cache file's bytes as [`CredentialCache::load`] and
+/// [`CredentialCache::clear`] read them: the credentials, when the entry has
+/// them all and they are good for [`EXPIRY_WINDOW`] more after `now`, and
+/// whether this tool wrote it; `None` when the bytes are not one JSON
+/// object. Public for the fuzz targets (`fuzz/`).
+#[doc(hidden)]
+pub fn read_file_bytes(bytes: &[u8], now: SystemTime) -> Option<(Option<Credentials>, bool)> {
+    let entry = parse_entry(bytes)?;
+    let ours = entry.written_by_us;
+    Some((entry.credentials(now), ours))
+}
+
 /// What [`CredentialCache::clear`] did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Cleared {
@@ -575,6 +581,27 @@ struct Entry {
     expiry: Option<SystemTime>,
     account_id: Option<String>,
     written_by_us: bool,
+}
+
+impl Entry {
+    /// The credentials, when the entry has them all and they are good for
+    /// [`EXPIRY_WINDOW`] more after `now`.
+    fn credentials(self, now: SystemTime) -> Option<Credentials> {
+        let expiry = self.expiry?;
+        if crate::lifetime::left(expiry, now) < EXPIRY_WINDOW {
+            return None;
+        }
+        let mut builder = Credentials::builder()
+            .access_key_id(self.access_key_id?)
+            .secret_access_key(self.secret_access_key?)
+            .session_token(self.session_token?)
+            .expiry(expiry)
+            .provider_name("CredentialCache");
+        if let Some(account) = self.account_id {
+            builder = builder.account_id(account);
+        }
+        Some(builder.build())
+    }
 }
 
 /// Reads a cache file; `None` when it is missing, too large, not a regular
@@ -600,37 +627,38 @@ fn read_entry(path: &Path) -> Option<Entry> {
     parse_entry(&bytes)
 }
 
+/// Reads a cache file's bytes as botocore's `json.loads` reads them: keys
+/// unescaped, the last of repeated keys winning (a repeated `Credentials`
+/// replaces the whole object), a value that is not a string taken for none.
 fn parse_entry(bytes: &[u8]) -> Option<Entry> {
     let mut tokens = json_token_iter(bytes).peekable();
     let mut entry = Entry::default();
-    let string = |token: Option<Result<Token<'_>, _>>| match token {
-        Some(Ok(Token::ValueString { value, .. })) => {
-            value.to_unescaped().ok().map(|s| s.into_owned())
-        }
-        _ => None,
-    };
     if !matches!(tokens.next(), Some(Ok(Token::StartObject { .. }))) {
         return None;
     }
     loop {
         match tokens.next()?.ok()? {
             Token::EndObject { .. } => break,
-            Token::ObjectKey { key, .. } => match key.as_escaped_str() {
+            Token::ObjectKey { key, .. } => match &*key.to_unescaped().ok()? {
                 "Credentials" => {
                     if !matches!(tokens.next(), Some(Ok(Token::StartObject { .. }))) {
                         return None;
                     }
+                    entry = Entry {
+                        written_by_us: entry.written_by_us,
+                        ..Entry::default()
+                    };
                     loop {
                         match tokens.next()?.ok()? {
                             Token::EndObject { .. } => break,
                             Token::ObjectKey { key, .. } => {
-                                let field = match key.as_escaped_str() {
+                                let field = match &*key.to_unescaped().ok()? {
                                     "AccessKeyId" => &mut entry.access_key_id,
                                     "SecretAccessKey" => &mut entry.secret_access_key,
                                     "SessionToken" => &mut entry.session_token,
                                     "AccountId" => &mut entry.account_id,
                                     "Expiration" => {
-                                        entry.expiry = string(tokens.next())
+                                        entry.expiry = string_value(&mut tokens)?
                                             .as_deref()
                                             .and_then(parse_expiration);
                                         continue;
@@ -640,14 +668,14 @@ fn parse_entry(bytes: &[u8]) -> Option<Entry> {
                                         continue;
                                     }
                                 };
-                                *field = string(tokens.next());
+                                *field = string_value(&mut tokens)?;
                             }
                             _ => return None,
                         }
                     }
                 }
                 WRITTEN_BY_KEY => {
-                    entry.written_by_us = string(tokens.next()).as_deref() == Some(WRITTEN_BY);
+                    entry.written_by_us = string_value(&mut tokens)?.as_deref() == Some(WRITTEN_BY);
                 }
                 _ => skip_value(&mut tokens).ok()?,
             },
@@ -658,6 +686,21 @@ fn parse_entry(bytes: &[u8]) -> Option<Entry> {
         return None;
     }
     Some(entry)
+}
+
+/// The next value: `Some(Some(text))` for a string, `Some(None)` for any
+/// other value (skipped whole), `None` when the JSON is broken.
+fn string_value<'a, I>(tokens: &mut std::iter::Peekable<I>) -> Option<Option<String>>
+where
+    I: Iterator<Item = Result<Token<'a>, aws_smithy_json::deserialize::error::DeserializeError>>,
+{
+    if let Some(Ok(Token::ValueString { value, .. })) = tokens.peek() {
+        let text = value.to_unescaped().ok()?.into_owned();
+        tokens.next();
+        return Some(Some(text));
+    }
+    skip_value(tokens).ok()?;
+    Some(None)
 }
 
 /// An `Expiration` as botocore writes it: `2026-11-23T01:00:00UTC` (a
@@ -833,5 +876,46 @@ mod tests {
         }
         assert!(parse_entry(b"[]").is_none());
         assert!(parse_entry(b"{} {}").is_none());
+    }
+
+    // Found by fuzz/fuzz_targets/cli_cache.rs, which reads each file with
+    // serde_json too: these files gave other credentials than botocore's
+    // json.loads reads, or (past 9999) credentials whose expiry panicked
+    // when written.
+    #[test]
+    fn reads_the_credentials_json_loads_reads() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_310_467);
+        let creds = r#""AccessKeyId": "A", "SecretAccessKey": "S", "SessionToken": "T", "Expiration": "2099-01-01T00:00:00Z""#;
+        let read = |text: String| {
+            read_file_bytes(text.as_bytes(), now)
+                .map(|(c, ours)| (c.map(|c| c.access_key_id().to_owned()), ours))
+        };
+        // A repeated Credentials object replaces the first whole.
+        assert_eq!(
+            read(format!(
+                r#"{{"Credentials": {{{creds}}}, "Credentials": {{"AccessKeyId": "B"}}}}"#
+            )),
+            Some((None, false))
+        );
+        // Keys are compared unescaped.
+        assert_eq!(
+            read(format!(
+                r#"{{"Credentials": {{{creds}, "AccessKeyId": "B"}}, "WrittenBy": "rds-auth-token"}}"#
+            )),
+            Some((Some("B".to_owned()), true))
+        );
+        // A value that is not a string is skipped whole, nested keys and all.
+        assert_eq!(
+            read(format!(
+                r#"{{"Credentials": {{{creds}, "AccountId": {{"AccessKeyId": "B"}}}}, "WrittenBy": ["rds-auth-token"]}}"#
+            )),
+            Some((Some("A".to_owned()), false))
+        );
+        // An expiration past 9999 in UTC is no expiration.
+        let past_9999 = creds.replace("2099-01-01T00:00:00Z", "9999-12-31T23:59:59-23:59");
+        assert_eq!(
+            read(format!(r#"{{"Credentials": {{{past_9999}}}}}"#)),
+            Some((None, false))
+        );
     }
 }

@@ -582,7 +582,20 @@ fn read_endpoint(before: &[u8], token: &mut ParsedToken, findings: &mut Vec<Find
             });
         }
         Some(port) => match parse_port(port) {
-            Some(p) => token.port = Some(p),
+            Some(p) => {
+                token.port = Some(p);
+                // A signer writes the port as a number; the signature
+                // covers the host header with the port as written.
+                if port.len() > 1 && port[0] == b'0' {
+                    findings.push(Finding::MalformedEndpoint {
+                        detail: format!(
+                            "the port {} starts with 0, where a token has {p}",
+                            shown_bytes(port)
+                        ),
+                        kind,
+                    });
+                }
+            }
             None => findings.push(Finding::MalformedEndpoint {
                 detail: format!(
                     "the port {} is not a number from 1 to 65535",
@@ -794,7 +807,7 @@ fn read_values(raw: &[Option<&[u8]>; PARAMS], token: &mut ParsedToken) {
         well_formed = false;
     }
     if let (Some(scope_date), Some(date)) = (&token.credential_date, token.value(Param::Date)) {
-        if token.signed_at.is_some() && !date.starts_with(scope_date.as_str()) {
+        if token.signed_at.is_some() && date.get(..8) != Some(scope_date.as_str()) {
             well_formed = false;
             let detail = format!(
                 "has the date {}, but X-Amz-Date is on {}: the token was edited",
@@ -805,16 +818,23 @@ fn read_values(raw: &[Option<&[u8]>; PARAMS], token: &mut ParsedToken) {
         }
     }
 
-    if let Some(expires) = token.value(Param::Expires) {
+    if let Some(expires) = token.value(Param::Expires).map(str::to_owned) {
         if !expires.is_empty() && expires.bytes().all(|b| b.is_ascii_digit()) {
             // Too many digits saturate: such an expiry is refused all the same.
             let secs = expires.bytes().fold(0u64, |n, d| {
                 n.saturating_mul(10).saturating_add(u64::from(d - b'0'))
             });
             token.expires_in = Some(secs);
+            // The signature covers the digits as written, and a signer
+            // writes none before the first that is not 0.
+            if expires.len() > 1 && expires.starts_with('0') {
+                well_formed = false;
+                let detail = format!("is {}, where a token has {secs}", short(&expires));
+                malformed(token, Param::Expires, detail);
+            }
         } else {
             well_formed = false;
-            let detail = format!("is {}, not a number of seconds", short(expires));
+            let detail = format!("is {}, not a number of seconds", short(&expires));
             malformed(token, Param::Expires, detail);
         }
     } else {
@@ -1157,10 +1177,19 @@ mod tests {
             ("h.example.com:0", "malformed_endpoint"),
             ("h.example.com:65536", "malformed_endpoint"),
             (":5432", "malformed_endpoint"),
+            // Found by fuzz/fuzz_targets/inspect_roundtrip.rs: a port with a
+            // leading zero was taken as the port without a finding, though
+            // no signer writes it so and a token made again differs.
+            ("h.example.com:05432", "malformed_endpoint"),
         ] {
             let token = parse(format!("{endpoint}{rest}").as_bytes()).unwrap();
             assert_eq!(codes(&token), [expected], "{endpoint}");
         }
+        let token = parse(format!("h:05432{rest}").as_bytes()).unwrap();
+        assert_eq!(token.port(), Some(5432));
+        assert!(token.shape_findings()[0]
+            .to_string()
+            .starts_with("the port '05432' starts with 0, where a token has 5432"));
         let token = parse(format!("[::1]:5432{rest}").as_bytes()).unwrap();
         assert_eq!((token.host(), token.port()), (Some("[::1]"), Some(5432)));
         let token = parse(format!("h:5432/db{}", &rest[1..]).as_bytes()).unwrap();
@@ -1209,6 +1238,14 @@ mod tests {
                 "X-Amz-Expires=15m",
                 "X-Amz-Expires is '15m', not a number",
             ),
+            // Found by fuzz/fuzz_targets/inspect_roundtrip.rs: leading zeros
+            // were read as the number without a finding, though the token
+            // made again from it differs.
+            (
+                "X-Amz-Expires=900",
+                "X-Amz-Expires=0900",
+                "X-Amz-Expires is '0900', where a token has 900",
+            ),
             (
                 "%2Fus-east-1%2F",
                 "%2FUS%2F",
@@ -1219,6 +1256,18 @@ mod tests {
                 "%2F20261122%2F",
                 "%2F20261121%2F",
                 "X-Amz-Credential has the date '20261121', but X-Amz-Date is on 20261122",
+            ),
+            // Found by fuzz/fuzz_targets/inspect_roundtrip.rs: a scope date
+            // that only begins X-Amz-Date's ('20', or none) was taken.
+            (
+                "%2F20261122%2F",
+                "%2F20%2F",
+                "X-Amz-Credential has the date '20', but X-Amz-Date is on 20261122",
+            ),
+            (
+                "%2F20261122%2F",
+                "%2F%2F",
+                "X-Amz-Credential has the date '', but X-Amz-Date is on 20261122",
             ),
             (
                 "AWS4-HMAC-SHA256",
