@@ -24,6 +24,8 @@ pub struct PgTls {
     addr: SocketAddr,
     stop: Arc<AtomicBool>,
     handshakes: Arc<AtomicUsize>,
+    /// Set while a connection is being served.
+    busy: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -39,16 +41,20 @@ impl PgTls {
         let addr = listener.local_addr().unwrap();
         let stop = Arc::new(AtomicBool::new(false));
         let handshakes = Arc::new(AtomicUsize::new(0));
+        let busy = Arc::new(AtomicBool::new(false));
         let thread = {
             let stop = Arc::clone(&stop);
             let handshakes = Arc::clone(&handshakes);
+            let busy = Arc::clone(&busy);
             std::thread::spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
                     match listener.accept() {
                         Ok((stream, _)) => {
+                            busy.store(true, Ordering::SeqCst);
                             if serve(stream, Arc::clone(&config)) {
-                                handshakes.fetch_add(1, Ordering::Relaxed);
+                                handshakes.fetch_add(1, Ordering::SeqCst);
                             }
+                            busy.store(false, Ordering::SeqCst);
                         }
                         Err(_) => std::thread::sleep(Duration::from_millis(10)),
                     }
@@ -60,6 +66,7 @@ impl PgTls {
             addr,
             stop,
             handshakes,
+            busy,
             thread: Some(thread),
         }
     }
@@ -74,9 +81,15 @@ impl PgTls {
         self.ca.ca_pem()
     }
 
-    /// How many TLS handshakes it has completed.
+    /// How many TLS handshakes it has completed, once the connection it
+    /// is serving (a client that has just exited, whose close it is still
+    /// reading) is done, for at most 5 seconds.
     pub fn handshakes(&self) -> usize {
-        self.handshakes.load(Ordering::Relaxed)
+        let started = std::time::Instant::now();
+        while self.busy.load(Ordering::SeqCst) && started.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        self.handshakes.load(Ordering::SeqCst)
     }
 }
 
