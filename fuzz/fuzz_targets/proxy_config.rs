@@ -51,7 +51,7 @@ fuzz_target!(|data: &[u8]| {
             .unwrap_or_else(|| panic!("{name:?} is a database but not a table"));
         assert_eq!(
             value.get("hostname").and_then(toml::Value::as_str),
-            Some(database.hostname.as_str()),
+            database.hostname.as_deref(),
             "{name:?}"
         );
     }
