@@ -33,9 +33,9 @@ fuzz_target!(|data: &[u8]| {
         0 => {
             if let Ok((login, _plugin)) = read_response(payload, choice & 0x80 != 0) {
                 assert!(!login.user.is_empty());
-                assert!(!login
-                    .capabilities
-                    .intersects(CapabilityFlags::CLIENT_SSL | CapabilityFlags::CLIENT_CONNECT_WITH_DB));
+                assert!(!login.capabilities.intersects(
+                    CapabilityFlags::CLIENT_SSL | CapabilityFlags::CLIENT_CONNECT_WITH_DB
+                ));
                 let key = login.key();
                 assert_eq!(key[0].1, login.user);
                 assert_eq!(key[1].1, login.schema.clone().unwrap_or_default());
@@ -64,11 +64,17 @@ fuzz_target!(|data: &[u8]| {
                 assert!(info.capabilities.contains(CapabilityFlags::CLIENT_SSL));
                 for tls in [false, true] {
                     let ours = greeting(&info, tls, 7, [b'a'; 20]);
-                    let read: HandshakePacket<'_> = ParseBuf(&ours).parse(()).expect("our greeting reads back");
+                    let read: HandshakePacket<'_> =
+                        ParseBuf(&ours).parse(()).expect("our greeting reads back");
                     assert_eq!(read.server_version_ref(), info.version.as_slice());
                     assert_eq!(read.default_collation(), info.collation);
-                    assert!(!read.capabilities().contains(CapabilityFlags::CLIENT_COMPRESS));
-                    assert_eq!(read.capabilities().contains(CapabilityFlags::CLIENT_SSL), tls);
+                    assert!(!read
+                        .capabilities()
+                        .contains(CapabilityFlags::CLIENT_COMPRESS));
+                    assert_eq!(
+                        read.capabilities().contains(CapabilityFlags::CLIENT_SSL),
+                        tls
+                    );
                 }
             }
         }

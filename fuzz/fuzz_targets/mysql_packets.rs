@@ -35,7 +35,11 @@ struct Chunked<'a> {
 }
 
 impl AsyncRead for Chunked<'_> {
-    fn poll_read(mut self: Pin<&mut Self>, _: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
         let size = if self.sizes.is_empty() {
             self.data.len()
         } else {
@@ -53,19 +57,30 @@ impl AsyncRead for Chunked<'_> {
 /// One runtime for every input: making one is most of an input's time.
 fn runtime() -> &'static tokio::runtime::Runtime {
     static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
-    RUNTIME.get_or_init(|| tokio::runtime::Builder::new_current_thread().build().unwrap())
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+    })
 }
 
 /// What the pipe passed on and the events it reported, to the end.
 fn relay(commands: bool, data: &[u8], sizes: &[u8]) -> (Vec<u8>, Vec<Event>) {
     runtime().block_on(async {
-        let mut from = Chunked { data, sizes, next: 0 };
+        let mut from = Chunked {
+            data,
+            sizes,
+            next: 0,
+        };
         let mut to = Vec::new();
         let mut pipe = Pipe::new(commands, BytesMut::new(), Counter::default());
         let mut events = Vec::new();
         for _ in 0..100_000 {
             let event = pipe.step(&mut from, &mut to).await;
-            let done = matches!(event, Event::Closed { .. } | Event::ChangeUserTooLarge | Event::WriteFailed);
+            let done = matches!(
+                event,
+                Event::Closed { .. } | Event::ChangeUserTooLarge | Event::WriteFailed
+            );
             if event != Event::Moved {
                 events.push(event);
             }
@@ -87,7 +102,11 @@ fuzz_target!(|data: &[u8]| {
     let stream = &data[2 + count..];
 
     runtime().block_on(async {
-        let mut from = Chunked { data: stream, sizes, next: 0 };
+        let mut from = Chunked {
+            data: stream,
+            sizes,
+            next: 0,
+        };
         if let Ok(payload) = Framed::default().read(&mut from).await {
             assert!(payload.len() <= MAX_LOGIN_PACKET);
             assert_eq!(&stream[4..4 + payload.len()], payload.as_slice());
@@ -107,7 +126,9 @@ fuzz_target!(|data: &[u8]| {
             Event::ChangeUser(packet) => {
                 assert!(packet.len() <= MAX_CHANGE_USER + 4);
                 assert!(commands && packet[3] == 0 && packet[4] == 0x11);
-                let before = stream[at..].windows(packet.len()).position(|w| w == packet.as_slice());
+                let before = stream[at..]
+                    .windows(packet.len())
+                    .position(|w| w == packet.as_slice());
                 assert!(before.is_some());
                 at += before.unwrap() + packet.len();
             }

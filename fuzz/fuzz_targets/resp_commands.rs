@@ -18,7 +18,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use rds_auth_token::proxy::redis::resp::{encode, Command, Piece, ScanError, Scanner, MAX_HELD, MAX_INLINE};
+use rds_auth_token::proxy::redis::resp::{
+    encode, Command, Piece, ScanError, Scanner, MAX_HELD, MAX_INLINE,
+};
 
 /// What the scanner made of `stream` fed in `sizes`: the bytes passed on,
 /// the held commands, and the error that stopped it.
@@ -46,7 +48,11 @@ fn scan(stream: &[u8], sizes: &[u8]) -> (Vec<u8>, Vec<Command>, Option<ScanError
                 Piece::Command(command) => commands.push(command),
             }
         }
-        assert!(scanner.holding() <= MAX_HELD + MAX_INLINE + 64, "holding {}", scanner.holding());
+        assert!(
+            scanner.holding() <= MAX_HELD + MAX_INLINE + 64,
+            "holding {}",
+            scanner.holding()
+        );
         if let Err(err) = result {
             return (passed, commands, Some(err));
         }
@@ -75,7 +81,10 @@ fuzz_target!(|data: &[u8]| {
     let mut rest = stream;
     for &byte in &passed {
         let found = rest.iter().position(|&b| b == byte);
-        assert!(found.is_some(), "a byte passed on that the stream does not have next");
+        assert!(
+            found.is_some(),
+            "a byte passed on that the stream does not have next"
+        );
         rest = &rest[found.unwrap() + 1..];
     }
 
