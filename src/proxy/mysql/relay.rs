@@ -22,8 +22,10 @@ const CHUNK: usize = 16 * 1024;
 /// The longest COM_CHANGE_USER the proxy reads.
 pub const MAX_CHANGE_USER: usize = 64 * 1024;
 
-/// What a step of a direction found.
-#[derive(Debug, PartialEq, Eq)]
+/// What a step of a direction found. Its `Debug` shows a held
+/// COM_CHANGE_USER's length only: the packet carries the client's answer
+/// to its password plugin.
+#[derive(PartialEq, Eq)]
 pub enum Event {
     /// Bytes went through.
     Moved,
@@ -39,6 +41,19 @@ pub enum Event {
     ChangeUserTooLarge,
     /// The receiver failed.
     WriteFailed,
+}
+
+impl std::fmt::Debug for Event {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Event::Moved => f.write_str("Moved"),
+            Event::Closed { clean } => f.debug_struct("Closed").field("clean", clean).finish(),
+            Event::Quit => f.write_str("Quit"),
+            Event::ChangeUser(packet) => write!(f, "ChangeUser({} bytes)", packet.len()),
+            Event::ChangeUserTooLarge => f.write_str("ChangeUserTooLarge"),
+            Event::WriteFailed => f.write_str("WriteFailed"),
+        }
+    }
 }
 
 /// One direction's bytes and what is known of their packets.
@@ -244,6 +259,12 @@ mod tests {
         let half = &packet(1, b"\x00\x00\x00\x02\x00\x00\x00")[..6];
         let (events, _) = run(&mut pipe, half).await;
         assert_eq!(events.last(), Some(&Event::Closed { clean: false }));
+    }
+
+    #[test]
+    fn a_held_change_of_user_shows_its_length_only() {
+        let event = Event::ChangeUser(packet(0, b"\x11bob\0\x06secret\0"));
+        assert_eq!(format!("{event:?}"), "ChangeUser(17 bytes)");
     }
 
     #[tokio::test]
